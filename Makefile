@@ -1,0 +1,43 @@
+# cansite: `make demo` runs the demo site, `make test` the whole suite. Both build .venv first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+SQLITE_URL ?= sqlite:///$(CURDIR)/var/test-run.sqlite3
+POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/cansite
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+export REDIS_TEST_URL
+
+.PHONY: demo test test-sqlite test-postgres bench venv clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	@touch $@
+
+demo: venv
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py demo
+	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# Everything on SQLite, then the database tests again on PostgreSQL (the pure ML tests once).
+test: venv test-sqlite test-postgres
+
+test-sqlite: venv
+	@mkdir -p var
+	DATABASE_URL=$(SQLITE_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgres: venv
+	DATABASE_URL=$(POSTGRES_URL) $(PY) -m pytest --ignore=tests/gan --ignore=tests/cnn $(PYTEST_ARGS)
+
+bench: venv
+	$(PY) bench/import_bench.py
+	$(PY) bench/download_bench.py
+
+clean:
+	rm -rf var/test-run.sqlite3* .pytest_cache

@@ -1,0 +1,1 @@
+"""CNN experiments and evaluations: the models arrive with the classifier issue."""

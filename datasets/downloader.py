@@ -1,0 +1,262 @@
+"""The download service: fetch and crop a dataset's pending rows, concurrently and resumably.
+
+Worker threads fetch, decode, crop and write files (datasets.download, no Django); only this
+thread touches the database, recording results in batches. A run holds a heartbeat on the
+dataset so a second run does not start beside it; rows left "downloading" by a killed run go
+back to pending when the next run starts, and its temporary files are removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import socket
+import time
+from collections import Counter, OrderedDict, defaultdict
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import zip_longest
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from .download.fetch import Fetcher, FetchSettings, short
+from .download.imaging import MAX_PIXELS
+from .download.work import Outcome, Target, download_url
+from .fileio import remove_stale_temp_files
+from .models import DOWNLOAD_FIELDS, Dataset, ImageRecord
+
+HEARTBEAT_EVERY_S = 10
+STALE_AFTER = timedelta(seconds=60)
+FLUSH_EVERY_S = 0.5
+FLUSH_ROWS = 500
+
+
+class DownloadBusy(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class DownloadOptions:
+    workers: int = 32
+    per_host: int = 4
+    timeout: float = 30.0
+    retries: int = 3
+    max_bytes: int = 30 * 1024 * 1024
+    max_pixels: int = MAX_PIXELS
+    limit: int | None = None
+    allow_private: bool = False
+    retry_failed: bool = False
+    backoff_base: float = 0.5
+
+    def fetch_settings(self) -> FetchSettings:
+        return FetchSettings(timeout=self.timeout, retries=self.retries, max_bytes=self.max_bytes,
+                             per_host=self.per_host, allow_private=self.allow_private,
+                             backoff_base=self.backoff_base)
+
+
+@dataclass
+class DownloadSummary:
+    dataset: str
+    rows: int = 0
+    urls: int = 0
+    hosts: int = 0
+    ok: int = 0
+    failed: int = 0
+    already_done: int = 0
+    recovered: int = 0
+    temp_files_removed: int = 0
+    bytes: int = 0
+    elapsed_s: float = 0.0
+    failures_by_reason: Counter = field(default_factory=Counter)
+    dry_run: bool = False
+
+    @property
+    def images_per_s(self) -> float:
+        return (self.ok + self.failed) / self.elapsed_s if self.elapsed_s else 0.0
+
+
+ProgressFn = Callable[[DownloadSummary], None]
+
+
+def dataset_dir(dataset: Dataset) -> Path:
+    return Path(settings.MEDIA_ROOT) / "datasets" / dataset.name
+
+
+def safe_component(text: str) -> str:
+    """A file-system-safe name; altered names get a hash suffix so that they stay distinct."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", text).lstrip(".") or "_"
+    if safe != text:
+        safe = f"{safe[:80]}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+    return safe
+
+
+def download_images(*, dataset: Dataset, options: DownloadOptions = DownloadOptions(), dry_run: bool = False,
+                    force: bool = False, progress: ProgressFn | None = None) -> DownloadSummary:
+    summary = DownloadSummary(dataset=dataset.name, dry_run=dry_run)
+    if dry_run:
+        plan(dataset, options, summary)
+        return summary
+    claim(dataset, force)
+    try:
+        summary.recovered = dataset.images.filter(status=ImageRecord.Status.DOWNLOADING).update(
+            status=ImageRecord.Status.PENDING)
+        summary.temp_files_removed = remove_stale_temp_files(dataset_dir(dataset))
+        groups = plan(dataset, options, summary)
+        run(dataset, groups, options, summary, progress)
+    finally:
+        Dataset.objects.filter(id=dataset.id).update(download_heartbeat=None, download_owner="")
+    return summary
+
+
+def claim(dataset: Dataset, force: bool) -> None:
+    """Take the dataset for this run, unless a live run holds it (conditional update: no race)."""
+    dataset.refresh_from_db(fields=["download_heartbeat", "download_owner"])
+    if dataset.download_is_running(STALE_AFTER) and not force:
+        raise DownloadBusy(f"another download of {dataset.name} is running ({dataset.download_owner}, last "
+                           f"heartbeat {dataset.download_heartbeat:%H:%M:%S}); wait for it or pass --force")
+    seen = Q(download_heartbeat=dataset.download_heartbeat, download_owner=dataset.download_owner)
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    if not Dataset.objects.filter(seen, id=dataset.id).update(download_heartbeat=timezone.now(), download_owner=owner):
+        raise DownloadBusy(f"another download of {dataset.name} started just now")
+
+
+def plan(dataset: Dataset, options: DownloadOptions, summary: DownloadSummary) -> list[tuple[str, list[Target]]]:
+    """Rows to fetch grouped by URL (each URL once), interleaved across hosts."""
+    rows = (dataset.images.to_download(retry_failed=options.retry_failed).exclude(url="")
+            .order_by("line", "id").values_list("id", "url", "label", "no", "x", "y", "w", "h"))
+    if options.limit:
+        rows = rows[: options.limit]
+    root = dataset_dir(dataset)
+    by_url: OrderedDict[str, list[Target]] = OrderedDict()
+    for row_id, url, label, no, x, y, w, h in rows.iterator(chunk_size=5000):
+        relative = Path(safe_component(label)) / f"{safe_component(no)}.png"
+        target = Target(row_id, (x, y, w, h), root / relative, str(Path("datasets") / dataset.name / relative))
+        by_url.setdefault(url, []).append(target)
+        summary.rows += 1
+    summary.urls = len(by_url)
+    summary.already_done = dataset.images.ok().count()
+    by_host: dict[str, list] = defaultdict(list)
+    for url, targets in by_url.items():
+        by_host[urlsplit(url).hostname or ""].append((url, targets))
+    summary.hosts = len(by_host)
+    # Round-robin over hosts, so that per-host limits do not leave workers idle behind one busy host.
+    return [item for batch in zip_longest(*by_host.values()) for item in batch if item is not None]
+
+
+def run(dataset: Dataset, groups: list, options: DownloadOptions, summary: DownloadSummary,
+        progress: ProgressFn | None) -> None:
+    started = time.monotonic()
+    fetcher = Fetcher(options.fetch_settings(), pool_size=max(64, options.workers))
+    recorder = Recorder(dataset, summary, progress)
+    pending: dict[Future, list[int]] = {}
+    window = max(2 * options.workers, 8)
+    queue = iter(groups)
+    try:
+        with ThreadPoolExecutor(options.workers, thread_name_prefix="download") as pool:
+            while True:
+                if len(pending) <= window // 2:
+                    submit_more(pool, queue, pending, window, fetcher, options, dataset)
+                if not pending:
+                    break
+                done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in done:
+                    recorder.add(outcomes_of(future, pending.pop(future)))
+                recorder.tick(time.monotonic() - started)
+    except BaseException:
+        for future in pending:
+            future.cancel()
+        raise
+    finally:
+        recorder.flush(time.monotonic() - started)
+        # Anything still claimed (an error or Ctrl-C) goes back to pending at once.
+        leftover = [row_id for ids in pending.values() for row_id in ids]
+        for start in range(0, len(leftover), 900):
+            ImageRecord.objects.filter(id__in=leftover[start:start + 900],
+                                       status=ImageRecord.Status.DOWNLOADING).update(status=ImageRecord.Status.PENDING)
+        fetcher.close()
+
+
+def submit_more(pool, queue, pending: dict, window: int, fetcher: Fetcher, options: DownloadOptions,
+                dataset: Dataset) -> None:
+    batch = []
+    for url, targets in queue:
+        batch.append((url, targets))
+        if len(pending) + len(batch) >= window:
+            break
+    if not batch:
+        return
+    ids = [t.id for _, targets in batch for t in targets]
+    for start in range(0, len(ids), 900):
+        ImageRecord.objects.filter(id__in=ids[start:start + 900]).update(status=ImageRecord.Status.DOWNLOADING)
+    for url, targets in batch:
+        future = pool.submit(safe_download, fetcher, url, targets, options.max_pixels)
+        pending[future] = [t.id for t in targets]
+
+
+def safe_download(fetcher: Fetcher, url: str, targets: list[Target], max_pixels: int) -> list[Outcome]:
+    """A bug in one URL's handling must not stop the run: it becomes that URL's failure."""
+    try:
+        return download_url(fetcher, url, targets, max_pixels)
+    except Exception as exc:  # noqa: BLE001 - recorded on the rows, never swallowed silently
+        return [Outcome(t.id, False, {"failure_reason": "internal-error", "failure_detail": short(exc, 2000)})
+                for t in targets]
+
+
+def outcomes_of(future: Future, ids: list[int]) -> list[Outcome]:
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - safe_download catches all; this is a last guard
+        return [Outcome(i, False, {"failure_reason": "internal-error", "failure_detail": short(exc)}) for i in ids]
+
+
+class Recorder:
+    """Writes outcomes to the database in batches and keeps the dataset's heartbeat fresh."""
+
+    def __init__(self, dataset: Dataset, summary: DownloadSummary, progress: ProgressFn | None):
+        self.dataset, self.summary, self.progress = dataset, summary, progress
+        self.buffer: list[ImageRecord] = []
+        self.last_flush = self.last_beat = time.monotonic()
+
+    def add(self, outcomes: list[Outcome]) -> None:
+        now = timezone.now()
+        for outcome in outcomes:
+            record = ImageRecord(id=outcome.id, fetched_at=now, **blank_download_fields())
+            for name, value in outcome.fields.items():
+                setattr(record, name, value)
+            record.status = ImageRecord.Status.OK if outcome.ok else ImageRecord.Status.FAILED
+            self.buffer.append(record)
+            if outcome.ok:
+                self.summary.ok += 1
+                self.summary.bytes += outcome.fields.get("bytes") or 0
+            else:
+                self.summary.failed += 1
+                self.summary.failures_by_reason[outcome.fields["failure_reason"]] += 1
+
+    def tick(self, elapsed: float) -> None:
+        now = time.monotonic()
+        if len(self.buffer) >= FLUSH_ROWS or now - self.last_flush >= FLUSH_EVERY_S:
+            self.flush(elapsed)
+        if now - self.last_beat >= HEARTBEAT_EVERY_S:
+            Dataset.objects.filter(id=self.dataset.id).update(download_heartbeat=timezone.now())
+            self.last_beat = now
+
+    def flush(self, elapsed: float) -> None:
+        if self.buffer:
+            ImageRecord.objects.bulk_update(self.buffer, DOWNLOAD_FIELDS, batch_size=500)
+            self.buffer = []
+        self.last_flush = time.monotonic()
+        self.summary.elapsed_s = elapsed
+        if self.progress:
+            self.progress(self.summary)
+
+
+def blank_download_fields() -> dict:
+    blank = {"file": "", "sha256": "", "failure_reason": "", "failure_detail": "", "attempts": 0}
+    return {name: blank.get(name) for name in DOWNLOAD_FIELDS if name not in ("status", "fetched_at")}

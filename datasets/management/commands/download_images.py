@@ -1,0 +1,86 @@
+"""python manage.py download_images --dataset NAME [--workers N] [--per-host N] [--timeout S] ..."""
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from datasets.downloader import DownloadBusy, DownloadOptions, download_images
+from datasets.models import Dataset
+
+DEFAULTS = DownloadOptions()
+
+
+class Command(BaseCommand):
+    help = "Download and crop a dataset's pending images: concurrent, polite, resumable."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dataset", required=True, help="Dataset name (as imported).")
+        net = parser.add_argument_group("network")
+        net.add_argument("--workers", type=int, default=DEFAULTS.workers,
+                         help=f"Concurrent downloads (default {DEFAULTS.workers}).")
+        net.add_argument("--per-host", type=int, default=DEFAULTS.per_host,
+                         help=f"Connections at once to one host (default {DEFAULTS.per_host}).")
+        net.add_argument("--timeout", type=float, default=DEFAULTS.timeout,
+                         help=f"Seconds for a connection, a read, and a whole body (default {DEFAULTS.timeout:g}).")
+        net.add_argument("--retries", type=int, default=DEFAULTS.retries,
+                         help=f"Extra tries after timeouts, connection errors, 429 and 5xx (default {DEFAULTS.retries}).")
+        net.add_argument("--max-mb", type=float, default=DEFAULTS.max_bytes / 2**20,
+                         help="Largest body accepted, in MiB (default 30).")
+        net.add_argument("--allow-private", action="store_true",
+                         help="Allow URLs on loopback/private/link-local addresses (local test servers only).")
+        which = parser.add_argument_group("which rows")
+        which.add_argument("--limit", type=int, help="Download at most this many rows.")
+        which.add_argument("--retry-failed", action="store_true",
+                           help="Also retry rows that failed for good (404, not an image...); transient "
+                                "failures are always retried.")
+        which.add_argument("--dry-run", action="store_true", help="Say what would be fetched; fetch nothing.")
+        which.add_argument("--force", action="store_true",
+                           help="Start even if another run's heartbeat is fresh (only if that run is dead).")
+        parser.add_argument("--json", action="store_true", help="End with the summary as one JSON object.")
+
+    def handle(self, *args, **opts):
+        dataset = Dataset.objects.filter(name=opts["dataset"]).first()
+        if dataset is None:
+            raise CommandError(f"no dataset named {opts['dataset']!r}")
+        for flag in ("workers", "per_host", "timeout"):
+            if opts[flag] <= 0:
+                raise CommandError(f"--{flag.replace('_', '-')} must be positive")
+        options = DownloadOptions(workers=opts["workers"], per_host=opts["per_host"], timeout=opts["timeout"],
+                                  retries=max(0, opts["retries"]), max_bytes=int(opts["max_mb"] * 2**20),
+                                  limit=opts["limit"], allow_private=opts["allow_private"],
+                                  retry_failed=opts["retry_failed"])
+        bar = tqdm(unit="img", disable=opts["verbosity"] < 1 or opts["dry_run"], file=self.stderr._out)
+
+        def progress(summary):
+            bar.total = summary.rows
+            bar.n = summary.ok + summary.failed
+            bar.set_postfix(ok=summary.ok, failed=summary.failed, refresh=False)
+            bar.refresh()
+
+        try:
+            summary = download_images(dataset=dataset, options=options, dry_run=opts["dry_run"],
+                                      force=opts["force"], progress=progress)
+        except DownloadBusy as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            bar.close()
+        self.report(summary, opts)
+
+    def report(self, summary, opts):
+        if summary.dry_run:
+            self.stdout.write(f"{summary.dataset}: would fetch {summary.urls} URLs for {summary.rows} rows on "
+                              f"{summary.hosts} hosts ({summary.already_done} rows already done)")
+        else:
+            if summary.recovered:
+                self.stdout.write(f"recovered {summary.recovered} rows left in progress by an interrupted run")
+            if summary.failures_by_reason:
+                self.stdout.write("failures by reason:")
+                for reason, n in summary.failures_by_reason.most_common():
+                    self.stdout.write(f"  {reason:<22} {n:>7}")
+            self.stdout.write(f"{summary.dataset}: {summary.ok} ok, {summary.failed} failed of {summary.rows} rows "
+                              f"({summary.urls} URLs) in {summary.elapsed_s:.1f}s, {summary.images_per_s:.1f} img/s, "
+                              f"{summary.bytes / 2**20:.1f} MiB")
+        if opts["json"]:
+            data = {k: v for k, v in vars(summary).items() if k != "failures_by_reason"}
+            data["failures_by_reason"] = dict(summary.failures_by_reason)
+            self.stdout.write(json.dumps(data))

@@ -1,0 +1,174 @@
+"""Datasets and their image records.
+
+A Dataset is a manifest of web images with crop boxes (CAN2000, CAN5600, LESION130k), a
+folder-per-class test set (MED-NODE, Asan, ...), or later a synthetic set from the generator.
+An ImageRecord is one row: its label, box and URL, and what the downloader made of it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Count, Q
+from django.utils import timezone
+
+dataset_name_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+    "Use letters, digits, '_', '.' and '-' (it names a folder on disk).",
+)
+
+# Failure reasons worth another try on the next run: the server or network may recover.
+TRANSIENT_REASONS = {"timeout", "connection-error", "http-429", "http-5xx"}
+
+
+def process_is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Dataset(models.Model):
+    class Kind(models.TextChoices):
+        MANIFEST = "manifest", "Manifest of web images"
+        FOLDER = "folder", "Folder per class"
+        SYNTHETIC = "synthetic", "Synthetic (generated)"
+
+    name = models.CharField(max_length=64, unique=True, validators=[dataset_name_validator])
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    source = models.TextField(help_text="Manifest file or folder it was imported from.")
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # A running download refreshes its heartbeat; a second run refuses to start beside it
+    # while the owner ("host:pid") is alive and the heartbeat is fresh.
+    download_heartbeat = models.DateTimeField(null=True, blank=True)
+    download_owner = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def download_is_running(self, stale_after: timedelta = timedelta(seconds=60)) -> bool:
+        if self.download_heartbeat is None or timezone.now() - self.download_heartbeat >= stale_after:
+            return False
+        host, _, pid = self.download_owner.rpartition(":")
+        if host == socket.gethostname() and pid.isdigit():
+            return process_is_alive(int(pid))  # a run killed with kill -9 on this machine frees it at once
+        return True
+
+    def counts_by_status(self) -> dict[str, int]:
+        rows = self.images.values("status").annotate(n=Count("id"))
+        counts = {status: 0 for status in ImageRecord.Status.values}
+        counts.update({row["status"]: row["n"] for row in rows})
+        return counts
+
+    def counts_by_label(self) -> list[dict]:
+        ok = Q(status=ImageRecord.Status.OK)
+        return list(
+            self.images.values("label").annotate(total=Count("id"), ok=Count("id", filter=ok)).order_by("label")
+        )
+
+
+class ImageRecordQuerySet(models.QuerySet):
+    def ok(self):
+        return self.filter(status=ImageRecord.Status.OK)
+
+    def failed(self):
+        return self.filter(status=ImageRecord.Status.FAILED)
+
+    def to_download(self, *, retry_failed: bool = False):
+        """Rows a download run should fetch: pending, plus failed ones worth retrying."""
+        failed = Q(status=ImageRecord.Status.FAILED)
+        if not retry_failed:
+            failed &= Q(failure_reason__in=TRANSIENT_REASONS)
+        return self.filter(Q(status=ImageRecord.Status.PENDING) | failed)
+
+    def failures_by_reason(self) -> list[dict]:
+        return list(self.failed().values("failure_reason").annotate(n=Count("id")).order_by("-n", "failure_reason"))
+
+
+class ImageRecord(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DOWNLOADING = "downloading", "Downloading"
+        OK = "ok", "OK"
+        FAILED = "failed", "Failed"
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="images")
+    no = models.CharField(max_length=64, help_text="The manifest's row number, or the file name.")
+    label = models.CharField(max_length=64)
+    line = models.PositiveIntegerField(null=True, blank=True, help_text="Line in the manifest.")
+    x = models.FloatField(null=True, blank=True)
+    y = models.FloatField(null=True, blank=True)
+    w = models.FloatField(null=True, blank=True)
+    h = models.FloatField(null=True, blank=True)
+    url = models.TextField(blank=True)
+    source_path = models.TextField(blank=True, help_text="Original file, for folder datasets.")
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    file = models.CharField(max_length=255, blank=True, help_text="Crop, relative to MEDIA_ROOT.")
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    original_width = models.PositiveIntegerField(null=True, blank=True)
+    original_height = models.PositiveIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, help_text="Of the original bytes.")
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    elapsed_s = models.FloatField(null=True, blank=True)
+    failure_reason = models.CharField(max_length=32, blank=True)
+    failure_detail = models.TextField(blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ImageRecordQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "no"], name="unique_no_per_dataset")]
+        indexes = [
+            models.Index(fields=["dataset", "status"]),
+            models.Index(fields=["dataset", "label"]),
+        ]
+        ordering = ["dataset", "line", "no"]
+
+    def __str__(self) -> str:
+        return f"{self.dataset.name}/{self.no}"
+
+    @property
+    def box(self) -> tuple[float, float, float, float] | None:
+        if self.x is None:
+            return None
+        return (self.x, self.y, self.w, self.h)
+
+    def image_path(self):
+        """The file to show or export: the crop for downloaded rows, the original for folders."""
+        if self.file:
+            return Path(settings.MEDIA_ROOT) / self.file
+        return Path(self.source_path) if self.source_path else None
+
+    def reset_download(self) -> None:
+        """Forget the download (the URL or box changed): back to pending, fields cleared."""
+        self.status = self.Status.PENDING
+        for field in ("file", "sha256", "failure_reason", "failure_detail"):
+            setattr(self, field, "")
+        for field in ("width", "height", "original_width", "original_height", "http_status", "bytes",
+                      "elapsed_s", "fetched_at"):
+            setattr(self, field, None)
+        self.attempts = 0
+
+
+DOWNLOAD_FIELDS = [
+    "status", "file", "width", "height", "original_width", "original_height", "sha256", "http_status",
+    "attempts", "bytes", "elapsed_s", "failure_reason", "failure_detail", "fetched_at",
+]

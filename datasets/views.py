@@ -1,0 +1,55 @@
+"""Dataset pages: the list with counts, one dataset with thumbnails, boxes and failures."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from cansite.queues import enqueue
+
+from . import jobs, selectors
+from .models import Dataset, ImageRecord
+from .thumbnails import thumbnail_path
+
+PAGE_SIZE = 60
+
+
+def dataset_list(request):
+    return render(request, "datasets/list.html", {"overview": selectors.dataset_overview()})
+
+
+def dataset_detail(request, name: str):
+    dataset = get_object_or_404(Dataset, name=name)
+    filters = {key: request.GET.get(key, "") for key in ("status", "label", "reason")}
+    page = Paginator(selectors.dataset_images(dataset, **filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "datasets/detail.html", {
+        "dataset": dataset,
+        "page": page,
+        "filters": filters,
+        "status_counts": dataset.counts_by_status(),
+        "label_counts": dataset.counts_by_label(),
+        "failures": dataset.images.failures_by_reason(),
+        "statuses": ImageRecord.Status.choices,
+    })
+
+
+def image_thumbnail(request, name: str, image_id: int):
+    record = get_object_or_404(ImageRecord.objects.select_related("dataset"), id=image_id, dataset__name=name)
+    thumb = thumbnail_path(record)
+    if thumb is None:
+        raise Http404("no image for this row")
+    response = FileResponse(open(thumb, "rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "max-age=86400"
+    return response
+
+
+@staff_member_required
+@require_POST
+def start_download(request, name: str):
+    dataset = get_object_or_404(Dataset, name=name, kind=Dataset.Kind.MANIFEST)
+    job_id = enqueue(jobs.download_dataset, dataset.id, queue="default", job_timeout=7 * 24 * 3600)
+    messages.info(request, f"Download of {dataset.name} queued (job {job_id}).")
+    return redirect("datasets:detail", name=dataset.name)

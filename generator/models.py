@@ -1,0 +1,1 @@
+"""GAN training runs and checkpoints: the models arrive with the generator issue."""

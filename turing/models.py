@@ -1,0 +1,1 @@
+"""Turing test sets, participants and answers: the models arrive with the Turing test issue."""
