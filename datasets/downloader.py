@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import socket
+import threading
 import time
 from collections import Counter, OrderedDict, defaultdict
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -28,7 +29,7 @@ from django.utils import timezone
 
 from .download.fetch import Fetcher, FetchSettings, short
 from .download.imaging import MAX_PIXELS
-from .download.work import Outcome, Target, download_url
+from .download.work import Outcome, Target, download_url, limit_malloc_arenas
 from .fileio import remove_stale_temp_files
 from .models import DOWNLOAD_FIELDS, Dataset, ImageRecord
 
@@ -54,6 +55,7 @@ class DownloadOptions:
     allow_private: bool = False
     retry_failed: bool = False
     backoff_base: float = 0.5
+    decoders: int | None = None  # images decoded at once; default: one per CPU core
 
     def fetch_settings(self) -> FetchSettings:
         return FetchSettings(timeout=self.timeout, retries=self.retries, max_bytes=self.max_bytes,
@@ -153,16 +155,18 @@ def plan(dataset: Dataset, options: DownloadOptions, summary: DownloadSummary) -
 def run(dataset: Dataset, groups: list, options: DownloadOptions, summary: DownloadSummary,
         progress: ProgressFn | None) -> None:
     started = time.monotonic()
+    limit_malloc_arenas()
     fetcher = Fetcher(options.fetch_settings(), pool_size=max(64, options.workers))
     recorder = Recorder(dataset, summary, progress)
     pending: dict[Future, list[int]] = {}
     window = max(2 * options.workers, 8)
     queue = iter(groups)
+    cpu_slots = threading.BoundedSemaphore(options.decoders or os.cpu_count() or 2)
     try:
         with ThreadPoolExecutor(options.workers, thread_name_prefix="download") as pool:
             while True:
                 if len(pending) <= window // 2:
-                    submit_more(pool, queue, pending, window, fetcher, options, dataset)
+                    submit_more(pool, queue, pending, window, fetcher, options, cpu_slots)
                 if not pending:
                     break
                 done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
@@ -184,7 +188,7 @@ def run(dataset: Dataset, groups: list, options: DownloadOptions, summary: Downl
 
 
 def submit_more(pool, queue, pending: dict, window: int, fetcher: Fetcher, options: DownloadOptions,
-                dataset: Dataset) -> None:
+                cpu_slots: threading.Semaphore) -> None:
     batch = []
     for url, targets in queue:
         batch.append((url, targets))
@@ -196,14 +200,15 @@ def submit_more(pool, queue, pending: dict, window: int, fetcher: Fetcher, optio
     for start in range(0, len(ids), 900):
         ImageRecord.objects.filter(id__in=ids[start:start + 900]).update(status=ImageRecord.Status.DOWNLOADING)
     for url, targets in batch:
-        future = pool.submit(safe_download, fetcher, url, targets, options.max_pixels)
+        future = pool.submit(safe_download, fetcher, url, targets, options.max_pixels, cpu_slots)
         pending[future] = [t.id for t in targets]
 
 
-def safe_download(fetcher: Fetcher, url: str, targets: list[Target], max_pixels: int) -> list[Outcome]:
+def safe_download(fetcher: Fetcher, url: str, targets: list[Target], max_pixels: int,
+                  cpu_slots: threading.Semaphore) -> list[Outcome]:
     """A bug in one URL's handling must not stop the run: it becomes that URL's failure."""
     try:
-        return download_url(fetcher, url, targets, max_pixels)
+        return download_url(fetcher, url, targets, max_pixels, cpu_slots)
     except Exception as exc:  # noqa: BLE001 - recorded on the rows, never swallowed silently
         return [Outcome(t.id, False, {"failure_reason": "internal-error", "failure_detail": short(exc, 2000)})
                 for t in targets]

@@ -13,7 +13,7 @@ from typing import Callable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from PIL import Image, UnidentifiedImageError
 
 from .manifest import MAX_MALFORMED_SHARE, ManifestError, Rejected, Row, read_manifest, sniff
@@ -21,6 +21,7 @@ from .models import Dataset, ImageRecord, dataset_name_validator
 
 # Lookups of existing rows go in chunks under SQLite's default limit of bound parameters.
 CHUNK = 900
+INSERT_CHUNK = 5000
 REJECT_SAMPLE = 20
 MISSING_SAMPLE = 20
 LABEL_ALIASES = {
@@ -76,6 +77,7 @@ class ImportSummary:
     missing: int = 0
     missing_sample: list[str] = field(default_factory=list)
     malformed: int = 0
+    had_rows: bool = True  # False for a new dataset: no existing rows to look up
 
     def as_dict(self) -> dict:
         return {
@@ -105,6 +107,7 @@ def import_manifest(*, path: Path, name: str | None = None,
     stale_files: list[str] = []
     with transaction.atomic():
         dataset, _ = dataset_for_import(name, Dataset.Kind.MANIFEST, path.resolve())
+        summary.had_rows = dataset.images.exists()
         first_line: dict[str, int] = {}
         chunk: list[Row] = []
         for item in read_manifest(path):
@@ -118,7 +121,7 @@ def import_manifest(*, path: Path, name: str | None = None,
                 continue
             first_line[item.no] = item.line
             chunk.append(item)
-            if len(chunk) >= CHUNK:
+            if len(chunk) >= (CHUNK if summary.had_rows else INSERT_CHUNK):
                 apply_rows(dataset, chunk, summary, stale_files)
                 chunk = []
         apply_rows(dataset, chunk, summary, stale_files)
@@ -141,34 +144,55 @@ def refuse_if_not_a_manifest(path: Path, summary: ImportSummary) -> None:
 def apply_rows(dataset: Dataset, rows: list[Row], summary: ImportSummary, stale_files: list[str]) -> None:
     if not rows:
         return
-    existing = {r.no: r for r in dataset.images.filter(no__in=[row.no for row in rows])}
+    existing = {r.no: r for r in dataset.images.filter(no__in=[row.no for row in rows])} if summary.had_rows else {}
     new, changed = [], []
     for row in rows:
         record = existing.get(row.no)
         if record is None:
-            new.append(ImageRecord(dataset=dataset, no=row.no, label=row.label, line=row.line, x=row.x, y=row.y,
-                                   w=row.w, h=row.h, url=row.url))
+            new.append({"dataset_id": dataset.id, "no": row.no, "label": row.label, "line": row.line, "x": row.x,
+                        "y": row.y, "w": row.w, "h": row.h, "url": row.url})
             summary.imported += 1
-            continue
-        moved = record.line != row.line
-        record.line = row.line
-        if (record.label, record.url, record.box) == (row.label, row.url, (row.x, row.y, row.w, row.h)):
-            summary.unchanged += 1  # a line number that moved (rows added above) is not an edit
-            if moved:
-                changed.append(record)
-            continue
-        summary.updated += 1
-        if record.status != ImageRecord.Status.PENDING or record.file:
-            summary.invalidated += 1
-            if record.file:
-                stale_files.append(record.file)
-            record.reset_download()
-        record.label, record.url, record.x, record.y, record.w, record.h = (
-            row.label, row.url, row.x, row.y, row.w, row.h)
-        changed.append(record)
-    ImageRecord.objects.bulk_create(new, batch_size=CHUNK)
+        elif edit_record(record, row, summary, stale_files):
+            changed.append(record)
+    fast_insert(ImageRecord, new)
     if changed:
         ImageRecord.objects.bulk_update(changed, EDITABLE_FIELDS, batch_size=CHUNK)
+
+
+def edit_record(record: ImageRecord, row: Row, summary: ImportSummary, stale_files: list[str]) -> bool:
+    """Bring a row up to date with its manifest line; returns whether it needs saving."""
+    moved = record.line != row.line
+    record.line = row.line
+    if (record.label, record.url, record.box) == (row.label, row.url, (row.x, row.y, row.w, row.h)):
+        summary.unchanged += 1  # a line number that moved (rows added above) is not an edit
+        return moved
+    summary.updated += 1
+    if record.status != ImageRecord.Status.PENDING or record.file:
+        summary.invalidated += 1
+        if record.file:
+            stale_files.append(record.file)
+        record.reset_download()
+    record.label, record.url, record.x, record.y, record.w, record.h = (row.label, row.url, row.x, row.y, row.w, row.h)
+    return True
+
+
+def fast_insert(model, rows: list[dict]) -> None:
+    """INSERT many rows at once: COPY on PostgreSQL, one executemany elsewhere. Django's bulk_create
+    compiles SQL per 41-row batch on SQLite and spent 70% of a 150,000-row import doing it."""
+    if not rows:
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    defaults = {f.attname: f.get_db_prep_save(f.get_default(), connection) for f in fields}
+    values = [tuple(row.get(f.attname, defaults[f.attname]) for f in fields) for row in rows]
+    quote = connection.ops.quote_name
+    table, columns = quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for value in values:
+                    copy.write_row(value)
+        else:
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", values)
 
 
 EDITABLE_FIELDS = ["label", "line", "x", "y", "w", "h", "url", "status", "file", "width", "height",

@@ -1,8 +1,9 @@
 """Decode web images into RGB, crop manifest boxes, encode PNGs. Pure Python, no Django.
 
 Pillow decodes (it knows EXIF orientation, CMYK, palettes, 16-bit and animated files);
-OpenCV encodes the PNG, because its libpng with the SUB filter at zlib level 1 is about ten
-times faster than Pillow's default level 6 on photographs, for files about 15% larger.
+OpenCV encodes the PNG, because its libpng with the SUB filter and zlib's RLE strategy is about
+fourteen times faster than Pillow's default on photographs (measured on a 700x500 lesion crop:
+11 ms against 154 ms), for files about 5% larger.
 Both release the GIL, so decoding threads use every core.
 """
 
@@ -18,7 +19,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Pillow's own limit (89 MP) warns, and refuses only at twice that: we refuse at the limit.
 MAX_PIXELS = 89_478_485
-PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]
+PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB,
+              cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
 
 
 class ImageFailure(Exception):
@@ -51,7 +53,7 @@ def decode(data: bytes, max_pixels: int = MAX_PIXELS) -> Decoded:
                 raise ImageFailure("decompression-bomb", f"{width}x{height} exceeds {max_pixels} pixels")
             image.seek(0)  # animated GIF/WebP/APNG: the first frame
             image.load()
-            image = ImageOps.exif_transpose(image)
+            ImageOps.exif_transpose(image, in_place=True)  # no copy of a megapixel image
             return Decoded(to_rgb(image))
     except ImageFailure:
         raise

@@ -5,13 +5,26 @@ Pure Python, no Django: it takes targets and returns results; the caller records
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .fetch import Fetcher
 from .imaging import ImageFailure, crop, decode, encode_png
 from ..fileio import atomic_write_bytes
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """glibc gives each busy thread its own malloc arena; with 32 download threads churning
+    megabyte-sized images, freed memory stays stranded in them (measured: 531 MB peak, against
+    231 MB with two arenas, at the same speed). Call before the threads start; no-op off glibc."""
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(-8, arenas)  # -8 is M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +42,10 @@ class Outcome:
     fields: dict = field(default_factory=dict)
 
 
-def download_url(fetcher: Fetcher, url: str, targets: list[Target], max_pixels: int) -> list[Outcome]:
+def download_url(fetcher: Fetcher, url: str, targets: list[Target], max_pixels: int,
+                 cpu_slots: threading.Semaphore | None = None) -> list[Outcome]:
+    """Fetch with many threads, but decode with only as many at once as `cpu_slots` allows:
+    decoding is CPU-bound, and each decoded photograph holds megabytes."""
     fetched = fetcher.fetch(url)
     common = {
         "http_status": fetched.http_status,
@@ -40,12 +56,13 @@ def download_url(fetcher: Fetcher, url: str, targets: list[Target], max_pixels: 
     if not fetched.ok:
         return [failed(t, common, fetched.reason, fetched.detail) for t in targets]
     common["sha256"] = hashlib.sha256(fetched.body).hexdigest()
-    try:
-        decoded = decode(fetched.body, max_pixels)
-    except ImageFailure as exc:
-        return [failed(t, common, exc.reason, exc.detail) for t in targets]
-    common["original_width"], common["original_height"] = decoded.width, decoded.height
-    return [crop_and_write(decoded, t, common) for t in targets]
+    with cpu_slots or contextlib.nullcontext():
+        try:
+            decoded = decode(fetched.body, max_pixels)
+        except ImageFailure as exc:
+            return [failed(t, common, exc.reason, exc.detail) for t in targets]
+        common["original_width"], common["original_height"] = decoded.width, decoded.height
+        return [crop_and_write(decoded, t, common) for t in targets]
 
 
 def crop_and_write(decoded, target: Target, common: dict) -> Outcome:
