@@ -204,3 +204,10 @@ def test_dry_run_fetches_nothing(server, media_root, capsys):
     assert "would fetch 1 URLs for 1 rows on 1 hosts" in capsys.readouterr().out
     assert server.hits["/d.jpg"] == 0
     assert ImageRecord.objects.get().status == "pending"
+
+
+def test_urls_with_spaces_and_non_ascii_characters_are_fetched(server, media_root):
+    server.add("/na%C3%AFve%20photo.jpg", w.jpeg_bytes(w.make_photo()))
+    row = make_row(make_dataset(), "1", server.url("/naïve photo.jpg"))
+    run(row.dataset)
+    assert saved(media_root, row).shape == (80, 120, 3)
