@@ -156,3 +156,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# `manage.py demo` runs these in order; each part of the site adds its step.
+DEMO_STEPS = ["datasets.demo.demo_step", "generator.demo.demo_step"]

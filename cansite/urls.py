@@ -8,6 +8,8 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("datasets/", include("datasets.urls")),
+    path("generator/", include("generator.urls")),
+    path("benchmarks/", include("classifier.urls")),
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),
 ]

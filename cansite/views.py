@@ -2,7 +2,9 @@
 from django.shortcuts import render
 
 from datasets.models import Dataset
+from generator.models import TrainingRun
 
 
 def home(request):
-    return render(request, "home.html", {"dataset_count": Dataset.objects.count()})
+    return render(request, "home.html", {"dataset_count": Dataset.objects.count(),
+                                         "run_count": TrainingRun.objects.count()})

@@ -107,3 +107,14 @@ def build_demo_dataset(*, folder: Path, count: int = 60, progress=None) -> tuple
         server.shutdown()
         server.server_close()
     return imported, downloaded
+
+
+def demo_step(*, write, images: int = 60, folder: Path | None = None) -> None:
+    from django.conf import settings
+
+    imported, downloaded = build_demo_dataset(folder=folder or Path(settings.VAR_DIR) / "demo", count=images)
+    write(f"{DEMO_NAME} manifest: {imported.lines} lines, {imported.imported} imported, {imported.updated} updated, "
+          f"{imported.unchanged} unchanged")
+    failures = ", ".join(f"{reason} {n}" for reason, n in downloaded.failures_by_reason.items()) or "none"
+    write(f"{DEMO_NAME} download: {downloaded.ok} ok, {downloaded.failed} failed ({failures}), "
+          f"{downloaded.already_done} already done, {downloaded.elapsed_s:.1f}s")

@@ -66,7 +66,7 @@ def export_one(record: ImageRecord, target: Path, square: bool, size: int | None
 
 
 def export_dataset(*, dataset: Dataset, dest: Path, square: bool = False, size: int | None = None,
-                   overwrite: bool = False, workers: int = 4,
+                   overwrite: bool = False, workers: int = 4, labels: list[str] | None = None,
                    progress: Callable[[ExportSummary], None] | None = None) -> ExportSummary:
     if square and not size:
         raise ValueError("--square needs --size N")
@@ -74,7 +74,8 @@ def export_dataset(*, dataset: Dataset, dest: Path, square: bool = False, size: 
         raise ValueError("--size needs --square (images keep their own size otherwise)")
     dest = Path(dest)
     summary = ExportSummary(dataset=dataset.name, dest=str(dest))
-    records = list(dataset.images.ok().order_by("label", "no"))
+    records = dataset.images.ok().order_by("label", "no")
+    records = list(records.filter(label__in=labels) if labels else records)
     targets = [export_target(dest, record, square) for record in records]
     with ThreadPoolExecutor(max(1, workers)) as pool:
         futures = [pool.submit(export_one, r, t, square, size, overwrite) for r, t in zip(records, targets)]

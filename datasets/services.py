@@ -234,7 +234,7 @@ class FolderSummary:
                 "missing": self.missing, "missing_sample": self.missing_sample}
 
 
-def import_folder(*, path: Path, name: str,
+def import_folder(*, path: Path, name: str, kind: str = Dataset.Kind.FOLDER,
                   on_unreadable: Callable[[str, str], None] | None = None) -> FolderSummary:
     """Import PATH/<label>/<image> (a public test set); each file is checked by decoding it."""
     root = Path(path).resolve()
@@ -245,7 +245,7 @@ def import_folder(*, path: Path, name: str,
         raise DatasetImportError(f"{path}: no class folders (expected {path}/<label>/<image>)")
     summary = FolderSummary(dataset=validated_name(name))
     with transaction.atomic():
-        dataset, _ = dataset_for_import(name, Dataset.Kind.FOLDER, root)
+        dataset, _ = dataset_for_import(name, kind, root)
         existing = {r.no: r for r in dataset.images.all()}
         seen: set[str] = set()
         for label_dir in label_dirs:

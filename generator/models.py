@@ -1,1 +1,106 @@
-"""GAN training runs and checkpoints: the models arrive with the generator issue."""
+"""GAN training runs and their checkpoints.
+
+A TrainingRun is one StyleGAN2-ADA training (pretraining, or a fine-tune from a parent run or a
+checkpoint file) on a dataset, optionally one label of it. The pure package generator.gan does the
+work; the run row holds what people watch: status, kimg, speed, losses, augmentation p, samples.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from datasets.models import Dataset, dataset_name_validator
+
+LOSS_HISTORY_MAX = 2000  # points kept for the loss curves; older ones are thinned out
+
+
+class TrainingRunQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING])
+
+
+class TrainingRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    name = models.CharField(max_length=64, unique=True, validators=[dataset_name_validator])
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="gan_runs")
+    label = models.CharField(max_length=64, blank=True, help_text="Train on this label only; blank: all.")
+    config_name = models.CharField(max_length=32)
+    config = models.JSONField(help_text="The resolved GAN and training configs: {'gan': ..., 'train': ...}.")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="fine_tunes")
+    init_checkpoint = models.CharField(max_length=500, blank=True, help_text="Weights a fine-tune starts from.")
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    kimg = models.FloatField(default=0.0)
+    total_kimg = models.FloatField()
+    sec_per_kimg = models.FloatField(null=True, blank=True)
+    eta_s = models.FloatField(null=True, blank=True)
+    augment_p = models.FloatField(default=0.0)
+    losses = models.JSONField(default=dict, blank=True, help_text="Mean losses over the last report.")
+    loss_history = models.JSONField(default=list, blank=True, help_text="[kimg, {loss: value}] points.")
+    metrics = models.JSONField(default=list, blank=True, help_text="[{kimg, metric: value, ...}] evaluations.")
+    latest_checkpoint = models.CharField(max_length=500, blank=True)
+    latest_grid = models.CharField(max_length=500, blank=True, help_text="Sample grid, relative to MEDIA_ROOT.")
+    job_id = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TrainingRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def out_dir(self) -> Path:
+        return Path(settings.MEDIA_ROOT) / "gan-runs" / self.name
+
+    @property
+    def resolution(self) -> int:
+        return int(self.config["gan"]["resolution"])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    def is_stale(self, after: timedelta = timedelta(minutes=5)) -> bool:
+        """Running, but silent for long: its worker died (a new job may take it over)."""
+        return self.status == self.Status.RUNNING and (
+            self.heartbeat is None or timezone.now() - self.heartbeat > after)
+
+    def record_losses(self, kimg: float, losses: dict) -> None:
+        history = self.loss_history + [[round(kimg, 4), {k: round(v, 5) for k, v in losses.items()}]]
+        if len(history) > LOSS_HISTORY_MAX:
+            history = history[::2]  # keep the whole curve at half the density
+        self.loss_history = history
+
+
+class Checkpoint(models.Model):
+    run = models.ForeignKey(TrainingRun, on_delete=models.CASCADE, related_name="checkpoints")
+    kimg = models.FloatField()
+    path = models.CharField(max_length=500)
+    grid = models.CharField(max_length=500, blank=True, help_text="Relative to MEDIA_ROOT.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "kimg"]
+        constraints = [models.UniqueConstraint(fields=["run", "path"], name="unique_checkpoint_path")]
+
+    def __str__(self) -> str:
+        return f"{self.run.name} @ {self.kimg:g} kimg"

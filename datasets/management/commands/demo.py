@@ -1,24 +1,22 @@
-"""python manage.py demo: build the demo data (each part adds its step as it arrives)."""
-from pathlib import Path
+"""python manage.py demo: build the demo data, one step per part of the site (settings.DEMO_STEPS)."""
+import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-
-from datasets.demo import build_demo_dataset
+from django.utils.module_loading import import_string
 
 
 class Command(BaseCommand):
-    help = "Build the demo: a generated dataset served on 127.0.0.1, imported and downloaded for real."
+    help = ("Build the demo: a generated dataset served on 127.0.0.1 and downloaded for real, then each "
+            "later part's step (a short GAN run, ...). Running it again only does what is missing.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--images", type=int, default=60, help="Generated photographs (default 60).")
-        parser.add_argument("--folder", default=str(Path(settings.VAR_DIR) / "demo"),
-                            help="Where the generated pictures and manifest go (default var/demo).")
+        parser.add_argument("--only", help="Run only the steps whose path contains this text, e.g. datasets.")
 
-    def handle(self, *args, images, folder, **options):
-        imported, downloaded = build_demo_dataset(folder=Path(folder), count=images)
-        self.stdout.write(f"DEMO manifest: {imported.lines} lines, {imported.imported} imported, "
-                          f"{imported.updated} updated, {imported.unchanged} unchanged")
-        failures = ", ".join(f"{reason} {n}" for reason, n in downloaded.failures_by_reason.items()) or "none"
-        self.stdout.write(f"DEMO download: {downloaded.ok} ok, {downloaded.failed} failed ({failures}), "
-                          f"{downloaded.already_done} already done, {downloaded.elapsed_s:.1f}s")
+    def handle(self, *args, only=None, **options):
+        for path in settings.DEMO_STEPS:
+            if only and only not in path:
+                continue
+            started = time.monotonic()
+            import_string(path)(write=self.stdout.write)
+            self.stdout.write(f"  ({path}: {time.monotonic() - started:.1f}s)")

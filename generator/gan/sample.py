@@ -1,0 +1,184 @@
+"""Seeded sampling: the seed is the identity of an image.
+
+z for seed s is exactly `np.random.RandomState(s).randn(1, z_dim)`, as in the
+reference `gen_images.py`, so seeds mean the same thing in every tool. Truncation
+moves w towards the tracked average: w' = w_avg + psi * (w - w_avg).
+noise_mode "const" uses the noise images stored in the checkpoint (the same
+picture every time), "random" draws noise from a generator seeded with the seed
+(so it is reproducible too), "none" leaves noise out.
+
+    paths = generate_images("ckpt.pt", range(0, 2501), "out/", psi=0.7)
+    # out/seed0000.png ... out/seed2500.png
+
+Command line: python -m generator.gan.sample CKPT --seeds 0-99 --out DIR [--psi 0.7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import math
+import os
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .checkpoint import load_generator
+from .networks import Generator
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-3,7' -> [0, 1, 2, 3, 7] (ranges include both ends)."""
+    seeds: list[int] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        lo, sep, hi = part.partition("-")
+        seeds.extend(range(int(lo), int(hi) + 1) if sep else [int(lo)])
+    return seeds
+
+
+def seed_filename(seed: int) -> str:
+    return f"seed{seed:04d}.png"  # 4 digits, wider when the seed needs it
+
+
+def z_from_seed(seed: int, z_dim: int) -> np.ndarray:
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed: must be in [0, 2**32), got {seed}")
+    return np.random.RandomState(seed).randn(1, z_dim)
+
+
+def seeds_to_z(seeds: Iterable[int], z_dim: int, device=None) -> torch.Tensor:
+    z = np.concatenate([z_from_seed(s, z_dim) for s in seeds])
+    return torch.from_numpy(z).float().to(device or "cpu")
+
+
+def class_tensor(G: Generator, n: int, class_idx: int | None, device) -> torch.Tensor | None:
+    if G.cfg.num_classes == 0:
+        if class_idx is not None:
+            raise ValueError("class_idx: this generator is unconditional")
+        return None
+    if class_idx is None or not 0 <= class_idx < G.cfg.num_classes:
+        raise ValueError(f"class_idx: this generator needs a class in [0, {G.cfg.num_classes})")
+    return torch.full((n,), class_idx, dtype=torch.long, device=device)
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """[-1, 1] images [N, C, H, W] -> uint8 [N, H, W, C]."""
+    images = (images.float() * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+    return images.permute(0, 2, 3, 1).cpu().numpy()
+
+
+@contextlib.contextmanager
+def exact_fp32(device: torch.device):
+    """On CUDA: no TF32 and deterministic cuDNN kernels, so a seed gives the same image every
+    time and stays within rounding of the CPU's image. (Training switches TF32 on for speed.)"""
+    if device.type != "cuda":
+        yield
+        return
+    saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32,
+             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32,
+         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark) = saved
+
+
+@torch.no_grad()
+def synthesize(G: Generator, seeds: list[int], *, psi: float = 1.0, noise_mode: str = "const",
+               class_idx: int | None = None) -> np.ndarray:
+    """uint8 images [N, H, W, C] for the seeds, in fp32 (same numbers on every run)."""
+    device = next(G.parameters()).device
+    with exact_fp32(device):
+        return _synthesize(G, seeds, psi, noise_mode, class_idx, device)
+
+
+def _synthesize(G: Generator, seeds: list[int], psi: float, noise_mode: str, class_idx, device) -> np.ndarray:
+    if noise_mode != "random":
+        z = seeds_to_z(seeds, G.cfg.z_dim, device)
+        return to_uint8(G(z, class_tensor(G, len(seeds), class_idx, device), psi=psi, noise_mode=noise_mode))
+    out = []
+    for seed in seeds:  # one at a time so each image's noise depends on its own seed only
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            out.append(_random_noise_image(G, seed, psi, class_idx, device))
+    return np.concatenate(out)
+
+
+def _random_noise_image(G: Generator, seed: int, psi: float, class_idx, device) -> np.ndarray:
+    z = seeds_to_z([seed], G.cfg.z_dim, device)
+    return to_uint8(G(z, class_tensor(G, 1, class_idx, device), psi=psi, noise_mode="random"))
+
+
+def save_png(array: np.ndarray, path: str | Path) -> Path:
+    """Write one uint8 [H, W, C] image atomically (temp file + os.replace)."""
+    path = Path(path)
+    image = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(buf.getvalue())
+    os.replace(tmp, path)
+    return path
+
+
+def image_grid(images: np.ndarray, cols: int | None = None) -> np.ndarray:
+    """Tile uint8 [N, H, W, C] into one [rows*H, cols*W, C] image."""
+    n, h, w, c = images.shape
+    cols = cols or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    grid = np.zeros((rows * h, cols * w, c), dtype=np.uint8)
+    for i, img in enumerate(images):
+        r, col = divmod(i, cols)
+        grid[r * h:(r + 1) * h, col * w:(col + 1) * w] = img
+    return grid
+
+
+def generate_images(ckpt_path: str | Path, seeds: Iterable[int], out_dir: str | Path, *, psi: float = 1.0,
+                    noise_mode: str = "const", class_idx: int | None = None, batch_size: int = 16,
+                    device=None, progress_fn: Callable[[dict], None] | None = None) -> list[Path]:
+    """Write seedNNNN.png for each seed into out_dir; returns the paths in seed order.
+
+    progress_fn({"done": n, "total": N}) is called after each batch.
+    """
+    seeds = list(seeds)
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    G = load_generator(ckpt_path, device)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    for start in range(0, len(seeds), batch_size):
+        batch = seeds[start:start + batch_size]
+        images = synthesize(G, batch, psi=psi, noise_mode=noise_mode, class_idx=class_idx)
+        paths += [save_png(img, out_dir / seed_filename(s)) for s, img in zip(batch, images)]
+        if progress_fn is not None:
+            progress_fn({"done": len(paths), "total": len(seeds)})
+    return paths
+
+
+def main(argv: list[str] | None = None) -> list[Path]:
+    parser = argparse.ArgumentParser(description="Generate seedNNNN.png images from a checkpoint.")
+    parser.add_argument("checkpoint", help="checkpoint .pt written by generator.gan.train")
+    parser.add_argument("--seeds", default="0-15", help="seeds, e.g. '0-2500' or '1,5,9' (default: %(default)s)")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--psi", type=float, default=1.0, help="truncation psi (default: %(default)s)")
+    parser.add_argument("--noise-mode", default="const", choices=["const", "random", "none"],
+                        help="noise inputs (default: %(default)s)")
+    parser.add_argument("--class-idx", type=int, default=None, help="class for conditional models (default: none)")
+    parser.add_argument("--batch-size", type=int, default=16, help="images per batch (default: %(default)s)")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    args = parser.parse_args(argv)
+    paths = generate_images(args.checkpoint, parse_seeds(args.seeds), args.out, psi=args.psi,
+                            noise_mode=args.noise_mode, class_idx=args.class_idx,
+                            batch_size=args.batch_size, device=args.device)
+    print(f"wrote {len(paths)} images to {args.out}")
+    return paths
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""python manage.py morph --run NAME --source A --target B --frames 30 --out DIR"""
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from generator.models import TrainingRun
+from generator.outputs import morph_images
+from generator.services import RunError
+
+
+class Command(BaseCommand):
+    help = "Morph between two latents (a seed or a projected .npz each): frames from A to B, both included."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--run", required=True, help="Training run whose generator to use.")
+        parser.add_argument("--source", required=True, help="A seed (e.g. 42) or a projected_w.npz.")
+        parser.add_argument("--target", required=True, help="A seed or a projected_w.npz.")
+        parser.add_argument("--frames", type=int, default=30, help="Frames, both ends included (default 30).")
+        parser.add_argument("--psi", type=float, default=1.0, help="Truncation psi for seeds (default 1.0).")
+        parser.add_argument("--out", required=True, help="Output folder: frameNNNN.png and morph.gif.")
+
+    def handle(self, *args, **opts):
+        run = TrainingRun.objects.filter(name=opts["run"]).first()
+        if run is None:
+            raise CommandError(f"--run: no run named {opts['run']!r}")
+        try:
+            result = morph_images(run=run, source=opts["source"], target=opts["target"], out_dir=Path(opts["out"]),
+                                  frames=opts["frames"], psi=opts["psi"])
+        except RunError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"{len(result['frames'])} frames and {result['animation']}")

@@ -1,0 +1,64 @@
+"""python manage.py train_gan --name RUN --dataset NAME [--label L] --config tiny|paper [--kimg N] ..."""
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from datasets.models import Dataset
+from generator import jobs, services
+from generator.models import TrainingRun
+
+
+class Command(BaseCommand):
+    help = ("Train a StyleGAN2-ADA run on a dataset (queued on the gpu queue, or in-process with --now or "
+            "without Redis). Naming an existing run continues it from its last checkpoint.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--name", required=True, help="Run name (also its folder under MEDIA_ROOT/gan-runs).")
+        data = parser.add_argument_group("data")
+        data.add_argument("--dataset", help="Dataset to train on (prepared: squared, resized, cached).")
+        data.add_argument("--label", default="", help="Train on this label only, e.g. malignantmelanoma.")
+        model = parser.add_argument_group("model and schedule")
+        model.add_argument("--config", default="tiny", choices=["tiny", "paper"], help="Named config (default tiny).")
+        model.add_argument("--kimg", type=float, help="Thousands of real images to show (fractions allowed).")
+        model.add_argument("--gamma", type=float, help="R1 weight (paper: 8.2 pretraining, 32 fine-tuning).")
+        model.add_argument("--batch", type=int, help="Global batch size (paper: 16).")
+        model.add_argument("--mirror", action="store_true", default=None, help="Add x-flipped copies of the data.")
+        model.add_argument("--checkpoint-every", type=float, dest="checkpoint_every_kimg",
+                           help="Write a checkpoint every N kimg.")
+        tune = parser.add_argument_group("fine-tuning")
+        start = tune.add_mutually_exclusive_group()
+        start.add_argument("--resume", metavar="RUN", help="Start from this run's latest checkpoint (transfer).")
+        start.add_argument("--from-checkpoint", metavar="PATH", help="Start from this checkpoint file.")
+        tune.add_argument("--freeze-d", type=int, help="Freeze the first N discriminator layers (paper: 13).")
+        parser.add_argument("--now", action="store_true", help="Train in this process instead of queueing.")
+
+    def handle(self, *args, **opts):
+        existing = TrainingRun.objects.filter(name=opts["name"]).first()
+        try:
+            run = services.continue_run(existing, kimg=opts["kimg"]) if existing else self.create(opts)
+        except services.RunError as exc:
+            raise CommandError(str(exc)) from None
+        if opts["now"] or not settings.REDIS_URL:
+            self.stdout.write(f"training {run.name} in this process ({run.config_name}, to {run.total_kimg:g} kimg)")
+            status = services.train_run(run_id=run.id, job_id=f"now-{run.id}-{run.kimg}", job=None)
+            run.refresh_from_db()
+            self.stdout.write(f"{run.name}: {status} at {run.kimg:.3f} kimg, checkpoint {run.latest_checkpoint}")
+            return
+        with transaction.atomic():
+            job_id = jobs.enqueue_training(run)
+        self.stdout.write(f"{run.name}: queued on gpu as job {job_id}; watch /generator/runs/{run.name}/")
+
+    def create(self, opts) -> TrainingRun:
+        dataset = Dataset.objects.filter(name=opts["dataset"] or "").first()
+        if dataset is None:
+            raise CommandError(f"--dataset: no dataset named {opts['dataset']!r}")
+        parent = None
+        if opts["resume"]:
+            parent = TrainingRun.objects.filter(name=opts["resume"]).first()
+            if parent is None:
+                raise CommandError(f"--resume: no run named {opts['resume']!r}")
+        overrides = {key: opts[key] for key in ("kimg", "gamma", "batch", "mirror", "freeze_d",
+                                                "checkpoint_every_kimg")}
+        return services.create_run(name=opts["name"], dataset=dataset, config_name=opts["config"],
+                                   label=opts["label"], overrides=overrides, parent=parent,
+                                   init_checkpoint=opts["from_checkpoint"] or "")

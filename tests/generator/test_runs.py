@@ -1,0 +1,164 @@
+"""The generator's Django side: train_gan, generate, project, morph, cancel, resume, the run pages."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from PIL import Image
+
+from datasets.models import Dataset, ImageRecord
+from datasets.services import import_folder
+from generator import services
+from generator.models import TrainingRun
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.django_db
+KIMG = 0.032  # four steps of the tiny config's batch of 8
+
+
+def make_lesion_folder(root: Path, per_label: int = 8) -> Path:
+    rng = np.random.default_rng(0)
+    for label, colour in (("melanoma", (60, 30, 30)), ("nevus", (150, 100, 60))):
+        (root / label).mkdir(parents=True)
+        for i in range(per_label):
+            pixels = np.clip(np.array(colour) + rng.normal(0, 20, (40, 40, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(root / label / f"{i}.png")
+    return root
+
+
+@pytest.fixture
+def dataset(tmp_path, media_root) -> Dataset:
+    import_folder(path=make_lesion_folder(tmp_path / "lesions"), name="lesions")
+    return Dataset.objects.get(name="lesions")
+
+
+def train(name="run1", **extra):
+    args = ["train_gan", "--name", name, "--config", "tiny", "--kimg", str(KIMG), "--now"]
+    for key, value in extra.items():
+        args += [f"--{key.replace('_', '-')}", str(value)]
+    call_command(*args)
+    return TrainingRun.objects.get(name=name)
+
+
+def test_train_gan_now_trains_a_run_and_records_its_progress(dataset):
+    run = train(dataset="lesions", label="melanoma", gamma=0.3)
+    assert run.status == "done" and run.kimg >= KIMG
+    assert run.config["train"]["gamma"] == 0.3 and run.config["gan"]["resolution"] == 32
+    assert Path(run.latest_checkpoint).is_file() and run.checkpoints.count() >= 1
+    assert run.latest_grid.startswith("gan-runs/run1/") and run.heartbeat is not None
+    prepared = Path(run.out_dir).parents[1] / "gan-data" / "lesions" / "melanoma-32px" / "melanoma"
+    assert len(list(prepared.glob("*.png"))) == 8, "only the asked label, squared and resized, cached"
+    assert Image.open(next(prepared.glob("*.png"))).size == (32, 32)
+
+
+def test_naming_a_finished_run_again_continues_it_to_more_kimg(dataset):
+    run = train(dataset="lesions")
+    first = run.latest_checkpoint
+    call_command("train_gan", "--name", "run1", "--kimg", str(2 * KIMG), "--now")
+    run.refresh_from_db()
+    assert run.status == "done" and run.kimg >= 2 * KIMG and run.latest_checkpoint != first
+    with pytest.raises(CommandError, match="already trained"):
+        call_command("train_gan", "--name", "run1", "--now")
+
+
+def test_a_fine_tune_starts_from_its_parent_with_frozen_layers(dataset):
+    train(dataset="lesions")
+    child = train("child", dataset="lesions", label="nevus", resume="run1", freeze_d=3)
+    assert child.parent.name == "run1" and child.init_checkpoint == TrainingRun.objects.get(name="run1").latest_checkpoint
+    assert child.config["train"]["freeze_d"] == 3 and child.status == "done"
+
+
+def test_bad_requests_get_clear_errors(dataset):
+    with pytest.raises(CommandError, match="--dataset: no dataset named 'nope'"):
+        train(dataset="nope")
+    with pytest.raises(CommandError, match="--label: lesions has no downloaded images labelled 'x'"):
+        train(dataset="lesions", label="x")
+    with pytest.raises(CommandError, match="--resume: no run named 'ghost'"):
+        train(dataset="lesions", resume="ghost")
+    with pytest.raises(CommandError, match="batch"):
+        train(dataset="lesions", batch=0)
+
+
+def test_a_cancelled_run_stops_and_keeps_a_checkpoint(dataset):
+    run = services.create_run(name="c", dataset=dataset, config_name="tiny", overrides={"kimg": 10.0})
+    TrainingRun.objects.filter(id=run.id).update(cancel_requested=True)
+    assert services.train_run(run_id=run.id, job_id="j1") == "cancelled"
+    run.refresh_from_db()
+    assert run.status == "cancelled" and Path(run.latest_checkpoint).is_file()
+
+
+def test_a_job_run_twice_trains_once_and_a_retried_job_resumes(dataset):
+    run = services.create_run(name="r", dataset=dataset, config_name="tiny", overrides={"kimg": KIMG})
+    assert services.train_run(run_id=run.id, job_id="job-a") == "done"
+    assert services.train_run(run_id=run.id, job_id="job-b") == "skipped", "a finished run is not trained again"
+    # The worker died mid-run: RQ retries the same job id, which resumes from the last checkpoint.
+    TrainingRun.objects.filter(id=run.id).update(status="running", config={
+        **run.config, "train": {**run.config["train"], "kimg": 2 * KIMG}}, total_kimg=2 * KIMG)
+    assert services.train_run(run_id=run.id, job_id="job-b") == "skipped", "another job may not take a live run"
+    assert services.train_run(run_id=run.id, job_id="job-a") == "done"
+    run.refresh_from_db()
+    assert run.kimg >= 2 * KIMG and run.checkpoints.count() >= 2
+
+
+def test_generate_project_and_morph_through_the_commands(dataset, tmp_path, capsys):
+    train(dataset="lesions", label="melanoma")
+    call_command("generate", "--run", "run1", "--seeds", "0-5,9", "--out", str(tmp_path / "gan"), "--as", "GAN7",
+                 "--now", "-v", "0")
+    synthetic = Dataset.objects.get(name="GAN7")
+    assert synthetic.kind == "synthetic" and synthetic.images.ok().count() == 7
+    assert set(synthetic.images.values_list("label", flat=True)) == {"melanoma"}
+    assert (tmp_path / "gan" / "melanoma" / "seed0009.png").is_file()
+    again = tmp_path / "again"
+    call_command("generate", "--run", "run1", "--seeds", "9", "--out", str(again), "--as", "again", "--now", "-v", "0")
+    assert (again / "melanoma" / "seed0009.png").read_bytes() == (tmp_path / "gan/melanoma/seed0009.png").read_bytes()
+
+    target = tmp_path / "gan" / "melanoma" / "seed0003.png"
+    call_command("project", "--run", "run1", "--target", str(target), "--steps", "6", "--out", str(tmp_path / "p"),
+                 "-v", "0")
+    assert "projected" in capsys.readouterr().out and (tmp_path / "p" / "projected_w.npz").is_file()
+    call_command("morph", "--run", "run1", "--source", "3", "--target", str(tmp_path / "p" / "projected_w.npz"),
+                 "--frames", "4", "--out", str(tmp_path / "m"))
+    assert sorted(p.name for p in (tmp_path / "m").glob("frame*.png")) == [f"frame000{i}.png" for i in range(4)]
+    with pytest.raises(CommandError, match="--source"):
+        call_command("morph", "--run", "run1", "--source", "x.npz", "--target", "1", "--out", str(tmp_path / "m"))
+
+
+def test_the_run_pages_show_progress_samples_and_losses(dataset, client, admin_client):
+    run = train(dataset="lesions")
+    page = client.get(reverse("generator:run", args=["run1"])).content.decode()
+    assert "polyline" in page and reverse("generator:run_grid", args=["run1"]) in page and "done" in page
+    assert client.get(reverse("generator:run_grid", args=["run1"]))["Content-Type"] == "image/png"
+    status = json.loads(client.get(reverse("generator:run_status", args=["run1"])).content)
+    assert status["status"] == "done" and status["kimg"] == run.kimg
+    assert "run1" in client.get(reverse("generator:runs")).content.decode()
+    assert client.post(reverse("generator:cancel", args=["run1"])).status_code == 302  # to the login page
+    assert admin_client.get(f"/admin/generator/trainingrun/{run.id}/change/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_training_job_runs_on_a_real_rq_worker(dataset, redis_url, media_root):
+    from tests.datasets.test_kill_and_resume import database_url
+
+    import django_rq
+    import redis
+
+    from generator import jobs
+
+    run = services.create_run(name="queued", dataset=dataset, config_name="tiny", overrides={"kimg": KIMG})
+    queue = django_rq.get_queue("gpu", connection=redis.Redis.from_url(redis_url), is_async=True)
+    queue.empty()
+    job = queue.enqueue(jobs.train_gan, run.id, job_timeout=jobs.TRAIN_TIMEOUT_S)
+    env = {**os.environ, "DATABASE_URL": database_url(), "MEDIA_ROOT": str(media_root), "REDIS_URL": redis_url}
+    worker = subprocess.run([sys.executable, "manage.py", "rqworker", "gpu", "--burst"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert worker.returncode == 0, worker.stderr
+    job.refresh()
+    assert job.is_finished, job.get_status()
+    run.refresh_from_db()
+    assert run.status == "done" and run.job_id == job.id and run.kimg >= KIMG
+    assert job.get_meta()["progress"]["kimg"] >= KIMG, "progress also goes to job.meta"
