@@ -158,4 +158,4 @@ LOGGING = {
 }
 
 # `manage.py demo` runs these in order; each part of the site adds its step.
-DEMO_STEPS = ["datasets.demo.demo_step", "generator.demo.demo_step"]
+DEMO_STEPS = ["datasets.demo.demo_step", "generator.demo.demo_step", "classifier.demo.demo_step"]

@@ -50,11 +50,11 @@ def paint_lesion(seed: int, label: str, size: tuple[int, int] = (480, 360)) -> t
     return picture, tuple(round(v, 4) for v in box)
 
 
-def write_demo_files(folder: Path, count: int) -> list[tuple[str, str, tuple]]:
+def write_demo_files(folder: Path, count: int, first_seed: int = 0) -> list[tuple[str, str, tuple]]:
     """JPEGs under folder/images and the rows that describe them: (file name, label, box)."""
     (folder / "images").mkdir(parents=True, exist_ok=True)
     rows = []
-    for index in range(count):
+    for index in range(first_seed, first_seed + count):
         label = "melanoma" if index % 2 else "nevus"
         picture, box = paint_lesion(index, label)
         name = f"{label}-{index:03d}.jpg"
@@ -92,13 +92,14 @@ def write_manifest(path: Path, base_url: str, rows: list[tuple[str, str, tuple]]
     return path
 
 
-def build_demo_dataset(*, folder: Path, count: int = 60, progress=None) -> tuple[ImportSummary, DownloadSummary]:
-    rows = write_demo_files(folder, count)
+def build_demo_dataset(*, folder: Path, count: int = 60, name: str = DEMO_NAME, first_seed: int = 0,
+                       progress=None) -> tuple[ImportSummary, DownloadSummary]:
+    rows = write_demo_files(folder, count, first_seed)
     server = start_server(folder)
     try:
         base_url = f"http://127.0.0.1:{server.server_address[1]}"
-        imported = import_manifest(path=write_manifest(folder / f"{DEMO_NAME}.csv", base_url, rows), name=DEMO_NAME)
-        dataset = Dataset.objects.get(name=DEMO_NAME)
+        imported = import_manifest(path=write_manifest(folder / f"{name}.csv", base_url, rows), name=name)
+        dataset = Dataset.objects.get(name=name)
         dataset.description = "Generated lesion-like photographs served by the demo's own local web server."
         dataset.save(update_fields=["description"])
         options = DownloadOptions(workers=8, timeout=10, retries=1, allow_private=True)
@@ -109,12 +110,14 @@ def build_demo_dataset(*, folder: Path, count: int = 60, progress=None) -> tuple
     return imported, downloaded
 
 
-def demo_step(*, write, images: int = 60, folder: Path | None = None) -> None:
+def demo_step(*, write, images: int = 60, test_images: int = 40, folder: Path | None = None) -> None:
+    """DEMO (training) and DEMO-TEST (other seeds, for the classifier benchmark)."""
     from django.conf import settings
 
-    imported, downloaded = build_demo_dataset(folder=folder or Path(settings.VAR_DIR) / "demo", count=images)
-    write(f"{DEMO_NAME} manifest: {imported.lines} lines, {imported.imported} imported, {imported.updated} updated, "
-          f"{imported.unchanged} unchanged")
-    failures = ", ".join(f"{reason} {n}" for reason, n in downloaded.failures_by_reason.items()) or "none"
-    write(f"{DEMO_NAME} download: {downloaded.ok} ok, {downloaded.failed} failed ({failures}), "
-          f"{downloaded.already_done} already done, {downloaded.elapsed_s:.1f}s")
+    folder = folder or Path(settings.VAR_DIR) / "demo"
+    for name, count, first_seed in ((DEMO_NAME, images, 0), (f"{DEMO_NAME}-TEST", test_images, 10_000)):
+        imported, downloaded = build_demo_dataset(folder=folder, count=count, name=name, first_seed=first_seed)
+        failures = ", ".join(f"{reason} {n}" for reason, n in downloaded.failures_by_reason.items()) or "none"
+        write(f"{name}: {imported.lines} manifest lines ({imported.imported} new, {imported.unchanged} unchanged); "
+              f"download {downloaded.ok} ok, {downloaded.failed} failed ({failures}), "
+              f"{downloaded.already_done} already done")

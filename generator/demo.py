@@ -1,4 +1,6 @@
-"""The generator's part of `make demo`: a short `tiny` run on the demo dataset, and a few hundred seeds."""
+"""The generator's part of `make demo`, the paper's pipeline in miniature on the CPU: a `tiny`
+run pretrained on the whole demo dataset, fine-tuned once per class with the first discriminator
+layers frozen, and a hundred seeds sampled from each into the synthetic dataset DEMO-GAN."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,21 +13,30 @@ from . import services
 from .models import TrainingRun
 from .outputs import generate_samples
 
-RUN_NAME = "demo-tiny"
+PRETRAIN = "demo-tiny"
+LABELS = ("melanoma", "nevus")
 
 
-def demo_step(*, write, dataset_name: str = "DEMO", kimg: float = 0.4, seeds: int = 200) -> None:
-    """Train (or finish training) the demo run, then sample its seeds as the DEMO-GAN dataset."""
-    run = TrainingRun.objects.filter(name=RUN_NAME).first()
+def trained(name: str, write, **create) -> TrainingRun:
+    """The run of that name trained to the end: created, continued or left as it is."""
+    run = TrainingRun.objects.filter(name=name).first()
     if run is None:
-        run = services.create_run(name=RUN_NAME, dataset=Dataset.objects.get(name=dataset_name),
-                                  config_name="tiny", overrides={"kimg": kimg})
+        run = services.create_run(name=name, config_name="tiny", **create)
     elif run.status != TrainingRun.Status.DONE:
         services.continue_run(run)
     if run.status != TrainingRun.Status.DONE:
-        write(f"training {RUN_NAME} ({kimg:g} kimg of the tiny config on {dataset_name}, CPU: a minute or two)")
+        write(f"training {name} ({run.total_kimg:g} kimg of the tiny config on the CPU)")
         services.train_run(run_id=run.id, job_id=f"demo-{run.id}")
         run.refresh_from_db()
-    summary = generate_samples(run=run, seeds=list(range(seeds)), out_dir=Path(settings.VAR_DIR) / "demo" / "gan",
-                               dataset_name="DEMO-GAN")
-    write(f"{RUN_NAME}: {run.status} at {run.kimg:.2f} kimg; DEMO-GAN: {summary.files} generated images")
+    return run
+
+
+def demo_step(*, write, dataset_name: str = "DEMO", seeds: int = 100) -> None:
+    dataset = Dataset.objects.get(name=dataset_name)
+    parent = trained(PRETRAIN, write, dataset=dataset, overrides={"kimg": 0.3})
+    out = Path(settings.VAR_DIR) / "demo" / "gan"
+    for label in LABELS:
+        run = trained(f"{PRETRAIN}-{label}", write, dataset=dataset, label=label, parent=parent,
+                      overrides={"kimg": 0.1, "freeze_d": 4})
+        summary = generate_samples(run=run, seeds=list(range(seeds)), out_dir=out, dataset_name="DEMO-GAN")
+    write(f"DEMO-GAN: {summary.files} generated images ({', '.join(f'{k} {v}' for k, v in summary.labels.items())})")

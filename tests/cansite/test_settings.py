@@ -30,3 +30,11 @@ def test_queues_follow_redis_url():
     assert result.stdout.split() == ["redis://10.1.2.3:6379/2", "True"], result.stderr
     result = manage("shell", "-v", "0", "-c", code)
     assert result.stdout.split()[1] == "False", "without REDIS_URL jobs run in-process"
+
+
+def test_the_web_process_and_the_worker_parent_never_import_torch():
+    """RQ forks a work-horse per job: CUDA must first be touched there, never in the parent."""
+    code = ("import sys, cansite.urls, datasets.jobs, generator.jobs, classifier.jobs, django_rq.management.commands."
+            "rqworker; print('torch' in sys.modules)")
+    result = manage("shell", "-v", "0", "-c", code)
+    assert result.stdout.strip() == "False", result.stderr

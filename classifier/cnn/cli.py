@@ -1,0 +1,106 @@
+"""Command line for the pure package, for researchers working without the web app.
+
+    python -m classifier.cnn.cli train --train data/asan data/snu --out runs/exp1
+    python -m classifier.cnn.cli train --train data/gan5000 --out runs/scratch --from-scratch
+    python -m classifier.cnn.cli evaluate --checkpoint runs/exp1/final.pt --test data/mednode
+
+``train`` writes the resolved config to ``OUT/config.json`` before it starts and the
+checkpoints into OUT; ``evaluate`` prints the metrics as JSON (or writes them with
+``--report``). The Django commands call the same functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import asdict, fields
+from pathlib import Path
+
+from .checkpoint import json_safe
+from .evaluate import evaluate
+from .train import TrainConfig, train
+
+DEFAULTS = TrainConfig()
+
+
+def _train_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a classifier on one or more image folders")
+    data = p.add_argument_group("data")
+    data.add_argument("--train", nargs="+", required=True,
+                      help="DIR/<melanoma|nevus>/ folders; several make a union")
+    data.add_argument("--out", required=True, help="output folder for checkpoints (resumes if it holds last.pt)")
+    data.add_argument("--val-fraction", type=float, default=0.0,
+                      help="stratified share held out to pick the Youden threshold (default 0: use the training set)")
+    data.add_argument("--cache-dir", default=DEFAULTS.cache_dir, help="decoded-image cache (default OUT/image-cache)")
+    model = p.add_argument_group("model")
+    model.add_argument("--arch", default=DEFAULTS.arch, help=f"timm architecture (default {DEFAULTS.arch})")
+    start = model.add_mutually_exclusive_group()
+    start.add_argument("--pretrained-weights", metavar="PATH", default=None,
+                       help="start from this state dict instead of the packaged ImageNet lite0 weights")
+    start.add_argument("--from-scratch", action="store_true",
+                       help="random initialisation (not comparable with the paper)")
+    recipe = p.add_argument_group("recipe")
+    recipe.add_argument("--recipe", choices=("reference", "strong"), default=DEFAULTS.recipe,
+                        help="reference: the paper's flips, no schedule; strong: + rotation, jitter, balancing, cosine")
+    for name, help_ in (("epochs", "training epochs"), ("batch", "batch size"), ("lr", "learning rate"),
+                        ("weight_decay", "weight decay"), ("img_size", "square image side in pixels"),
+                        ("seed", "random seed")):
+        default = getattr(DEFAULTS, name)
+        recipe.add_argument("--" + name.replace("_", "-"), type=type(default), default=default,
+                            help=f"{help_} (default {default})")
+    recipe.add_argument("--optimizer", choices=("radam", "adamw"), default=DEFAULTS.optimizer,
+                        help=f"optimizer (default {DEFAULTS.optimizer})")
+    run = p.add_argument_group("runtime")
+    run.add_argument("--device", default=DEFAULTS.device, help="auto, cpu, cuda or cuda:N (default auto)")
+    run.add_argument("--workers", type=int, default=DEFAULTS.workers, help="DataLoader workers (-1: auto)")
+    run.add_argument("--no-amp", action="store_true", help="full precision on CUDA")
+
+
+def _eval_parser(sub) -> None:
+    p = sub.add_parser("evaluate", help="metrics of a checkpoint on a labelled folder")
+    p.add_argument("--checkpoint", required=True, help="a final.pt written by train")
+    p.add_argument("--test", nargs="+", required=True, help="DIR/<melanoma|nevus>/ folders")
+    p.add_argument("--report", default=None, help="write the full report (with per-image scores) to this JSON file")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    p.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
+
+
+def config_from_args(args) -> TrainConfig:
+    weights = None if args.from_scratch else (args.pretrained_weights or DEFAULTS.weights)
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
+    return TrainConfig(**{**values, "weights": weights, "amp": not args.no_amp})
+
+
+def _print_progress(d: dict) -> None:
+    if d.get("phase") == "train" and d["step"] % max(1, d["steps_per_epoch"] // 4) == 0:
+        print(f"epoch {d['epoch']}/{d['epochs']} step {d['step']} loss {d['loss']:.4f} "
+              f"{d['images_per_s']:.1f} img/s", file=sys.stderr)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m classifier.cnn.cli", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    _train_parser(sub)
+    _eval_parser(sub)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    if args.command == "train":
+        cfg = config_from_args(args)
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+        result = train(cfg, args.train, args.out, val_fraction=args.val_fraction, progress_fn=_print_progress)
+        print(f"trained {result['epoch']} epochs on {result['n_train']} images: {result['checkpoint']} "
+              f"(Youden threshold {result['youden_threshold']})")
+        return 0
+    report = evaluate(args.checkpoint, args.test, device=args.device, batch=args.batch)
+    if args.report:
+        Path(args.report).write_text(json.dumps(json_safe(report), indent=2))
+    summary = {k: report["at_05"][k] for k in ("n", "auc", "auc_ci", "acc", "sens", "spec", "ppv", "npv")}
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
