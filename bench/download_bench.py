@@ -19,6 +19,7 @@ import io
 import json
 import multiprocessing
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -134,9 +135,15 @@ def ours(manifest: Path) -> tuple[float, dict]:
     from datasets.services import import_manifest
 
     import_manifest(path=manifest, name="bench")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     summary = download_images(dataset=Dataset.objects.get(name="bench"), options=DownloadOptions(allow_private=True))
-    return time.perf_counter() - started, {"ok": summary.ok, "failed": dict(summary.failures_by_reason)}
+    return time.perf_counter() - started, {"ok": summary.ok, "failed": dict(summary.failures_by_reason),
+                                           "cpu_ms_per_image": round((cpu_seconds() - cpu) * 1000 / summary.rows, 1)}
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def compare(rows: list[tuple], media: Path, base: Path) -> int:

@@ -30,6 +30,7 @@ from django.utils import timezone
 from .download.fetch import Fetcher, FetchSettings, short
 from .download.imaging import MAX_PIXELS
 from .download.work import Outcome, Target, download_url, limit_malloc_arenas
+from .bulk import fast_update
 from .fileio import remove_stale_temp_files
 from .models import DOWNLOAD_FIELDS, Dataset, ImageRecord
 
@@ -45,7 +46,7 @@ class DownloadBusy(RuntimeError):
 
 @dataclass(frozen=True)
 class DownloadOptions:
-    workers: int = 32
+    workers: int = 64
     per_host: int = 4
     timeout: float = 30.0
     retries: int = 3
@@ -226,17 +227,15 @@ class Recorder:
 
     def __init__(self, dataset: Dataset, summary: DownloadSummary, progress: ProgressFn | None):
         self.dataset, self.summary, self.progress = dataset, summary, progress
-        self.buffer: list[ImageRecord] = []
+        self.buffer: list[dict] = []
         self.last_flush = self.last_beat = time.monotonic()
 
     def add(self, outcomes: list[Outcome]) -> None:
         now = timezone.now()
         for outcome in outcomes:
-            record = ImageRecord(id=outcome.id, fetched_at=now, **blank_download_fields())
-            for name, value in outcome.fields.items():
-                setattr(record, name, value)
-            record.status = ImageRecord.Status.OK if outcome.ok else ImageRecord.Status.FAILED
-            self.buffer.append(record)
+            status = ImageRecord.Status.OK if outcome.ok else ImageRecord.Status.FAILED
+            self.buffer.append({**BLANK_DOWNLOAD, **outcome.fields, "id": outcome.id, "status": status,
+                                "fetched_at": now})
             if outcome.ok:
                 self.summary.ok += 1
                 self.summary.bytes += outcome.fields.get("bytes") or 0
@@ -254,7 +253,7 @@ class Recorder:
 
     def flush(self, elapsed: float) -> None:
         if self.buffer:
-            ImageRecord.objects.bulk_update(self.buffer, DOWNLOAD_FIELDS, batch_size=500)
+            fast_update(ImageRecord, self.buffer, DOWNLOAD_FIELDS)
             self.buffer = []
         self.last_flush = time.monotonic()
         self.summary.elapsed_s = elapsed
@@ -262,6 +261,6 @@ class Recorder:
             self.progress(self.summary)
 
 
-def blank_download_fields() -> dict:
-    blank = {"file": "", "sha256": "", "failure_reason": "", "failure_detail": "", "attempts": 0}
-    return {name: blank.get(name) for name in DOWNLOAD_FIELDS if name not in ("status", "fetched_at")}
+# What a download row holds before an outcome fills it in: no file, no failure, nothing measured.
+BLANK_DOWNLOAD = {name: {"file": "", "sha256": "", "failure_reason": "", "failure_detail": "", "attempts": 0}.get(name)
+                  for name in DOWNLOAD_FIELDS}
