@@ -33,10 +33,10 @@ def trained(name: str, write, **create) -> TrainingRun:
 
 def demo_step(*, write, dataset_name: str = "DEMO", seeds: int = 100) -> None:
     dataset = Dataset.objects.get(name=dataset_name)
-    parent = trained(PRETRAIN, write, dataset=dataset, overrides={"kimg": 0.3})
+    parent = trained(PRETRAIN, write, dataset=dataset, overrides={"kimg": 2.0})
     out = Path(settings.VAR_DIR) / "demo" / "gan"
     for label in LABELS:
         run = trained(f"{PRETRAIN}-{label}", write, dataset=dataset, label=label, parent=parent,
-                      overrides={"kimg": 0.1, "freeze_d": 4})
+                      overrides={"kimg": 0.5, "freeze_d": 4})
         summary = generate_samples(run=run, seeds=list(range(seeds)), out_dir=out, dataset_name="DEMO-GAN")
     write(f"DEMO-GAN: {summary.files} generated images ({', '.join(f'{k} {v}' for k, v in summary.labels.items())})")
