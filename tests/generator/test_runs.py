@@ -162,3 +162,42 @@ def test_a_training_job_runs_on_a_real_rq_worker(dataset, redis_url, media_root)
     run.refresh_from_db()
     assert run.status == "done" and run.job_id == job.id and run.kimg >= KIMG
     assert job.get_meta()["progress"]["kimg"] >= KIMG, "progress also goes to job.meta"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_work_horse_is_killed_is_retried_and_resumes(dataset, redis_url, media_root):
+    """SIGKILL the forked job process mid-run: RQ retries the job, which resumes from the checkpoint."""
+    import signal
+    import time
+
+    import django_rq
+    import redis
+    from rq import Retry
+
+    from generator import jobs
+    from tests.datasets.test_kill_and_resume import database_url
+
+    run = services.create_run(name="killed", dataset=dataset, config_name="tiny",
+                              overrides={"kimg": 0.4, "checkpoint_every_kimg": 0.04})
+    queue = django_rq.get_queue("gpu", connection=redis.Redis.from_url(redis_url), is_async=True)
+    queue.empty()
+    job = queue.enqueue(jobs.train_gan, run.id, job_timeout=jobs.TRAIN_TIMEOUT_S, retry=Retry(max=2))
+    env = {**os.environ, "DATABASE_URL": database_url(), "MEDIA_ROOT": str(media_root), "REDIS_URL": redis_url}
+    worker = subprocess.Popen([sys.executable, "manage.py", "rqworker", "gpu", "--burst"], cwd=REPO, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not run.checkpoints.exists():
+        assert worker.poll() is None and time.monotonic() < deadline, "no checkpoint before the kill"
+        time.sleep(0.1)
+    horse = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True).stdout.split()
+    assert horse, "the worker runs each job in a forked work-horse"
+    killed_at = TrainingRun.objects.get(id=run.id).kimg
+    os.kill(int(horse[0]), signal.SIGKILL)
+    out, err = worker.communicate(timeout=300)
+    assert worker.returncode == 0, err
+    run.refresh_from_db()
+    assert run.status == "done" and run.kimg >= 0.4
+    assert killed_at < 0.4, "the kill landed mid-run"
+    resumed_from = json.loads((run.out_dir / "config.json").read_text())["resume_from"]
+    assert resumed_from and "checkpoint-" in resumed_from, "the retried job resumed from a checkpoint"
+    assert job.id == run.job_id
