@@ -35,7 +35,13 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from classifier.cnn.data import ImageCache, ImageDataset, make_loader, scan_dirs, train_transform  # noqa: E402
+from classifier.cnn.data import (  # noqa: E402
+    ImageCache,
+    ImageDataset,
+    make_loader,
+    scan_dirs,
+    train_transform,
+)
 from classifier.cnn.models import Normalize, create_model  # noqa: E402
 from classifier.cnn.train import train_step  # noqa: E402
 

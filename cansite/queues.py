@@ -6,6 +6,7 @@ that is not there yet. The job id is chosen here and returned at once, for the c
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Callable
 
@@ -41,3 +42,16 @@ def enqueue(func: Callable, *args, queue: str = "default", job_timeout: int | No
 
     transaction.on_commit(send)
     return job_id
+
+
+def throttled(check: Callable[[], bool], every_s: float = 1.0) -> Callable[[], bool]:
+    """An abort_fn for a training loop: asks `check` (a database read) at most once per `every_s`,
+    because the loop polls it every step."""
+    state = {"at": float("-inf"), "value": False}
+
+    def poll() -> bool:
+        if time.monotonic() - state["at"] >= every_s:
+            state["at"], state["value"] = time.monotonic(), check()
+        return state["value"]
+
+    return poll

@@ -13,6 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 
+from cansite.status import JobStatus
 from datasets.models import Dataset
 
 
@@ -22,12 +23,7 @@ def train_key(names) -> str:
 
 
 class Experiment(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+    Status = JobStatus
 
     train_key = models.CharField(max_length=500, db_index=True, help_text="Training datasets joined by '+'.")
     train_datasets = models.ManyToManyField(Dataset, related_name="experiments")

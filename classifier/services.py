@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from cansite.queues import throttled
 from datasets.export import export_dataset, export_target
 from datasets.models import Dataset
 
@@ -174,15 +175,7 @@ def evaluate(evaluation: Evaluation, *, device: str = "auto") -> Evaluation:
 
 
 def abort_flag(experiment_id: int):
-    state = {"at": 0.0, "value": False}
-
-    def should_abort() -> bool:
-        if time.monotonic() - state["at"] >= 1.0:
-            state["at"] = time.monotonic()
-            state["value"] = Experiment.objects.filter(id=experiment_id, cancel_requested=True).exists()
-        return state["value"]
-
-    return should_abort
+    return throttled(lambda: Experiment.objects.filter(id=experiment_id, cancel_requested=True).exists())
 
 
 class ProgressWriter:

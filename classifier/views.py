@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 
-
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 

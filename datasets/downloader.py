@@ -27,10 +27,10 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from .bulk import fast_update
 from .download.fetch import Fetcher, FetchSettings, short
 from .download.imaging import MAX_PIXELS
 from .download.work import Outcome, Target, download_url, limit_malloc_arenas
-from .bulk import fast_update
 from .fileio import remove_stale_temp_files
 from .models import DOWNLOAD_FIELDS, Dataset, ImageRecord
 

@@ -17,7 +17,14 @@ from django.db import transaction
 from PIL import Image, UnidentifiedImageError
 
 from .bulk import fast_insert
-from .manifest import MAX_MALFORMED_SHARE, ManifestError, Rejected, Row, read_manifest, sniff
+from .manifest import (
+    MAX_MALFORMED_SHARE,
+    ManifestError,
+    Rejected,
+    Row,
+    read_manifest,
+    sniff,
+)
 from .models import Dataset, ImageRecord, dataset_name_validator
 
 # Lookups of existing rows go in chunks under SQLite's default limit of bound parameters.

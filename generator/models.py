@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from cansite.status import JobStatus
 from datasets.models import Dataset, dataset_name_validator
 
 LOSS_HISTORY_MAX = 2000  # points kept for the loss curves; older ones are thinned out
@@ -25,12 +26,7 @@ class TrainingRunQuerySet(models.QuerySet):
 
 
 class TrainingRun(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+    Status = JobStatus
 
     name = models.CharField(max_length=64, unique=True, validators=[dataset_name_validator])
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="gan_runs")

@@ -8,7 +8,6 @@ touch CUDA: "Cannot re-initialize CUDA in forked subprocess").
 
 from __future__ import annotations
 
-import time
 import traceback
 from datetime import timedelta
 from pathlib import Path
@@ -17,9 +16,9 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from cansite.queues import throttled
 from datasets.export import export_dataset
-from datasets.models import Dataset, ImageRecord
-from datasets.services import normalise_label
+from datasets.models import Dataset
 
 from .models import Checkpoint, TrainingRun
 
@@ -122,16 +121,7 @@ def train_run(*, run_id: int, job_id: str = "", job=None, device=None) -> str:
 
 
 def abort_flag(run_id: int):
-    """abort_fn for the training loop: reads the cancel flag, at most once a second."""
-    state = {"at": 0.0, "value": False}
-
-    def should_abort() -> bool:
-        if time.monotonic() - state["at"] >= ABORT_POLL_S:
-            state["at"] = time.monotonic()
-            state["value"] = TrainingRun.objects.filter(id=run_id, cancel_requested=True).exists()
-        return state["value"]
-
-    return should_abort
+    return throttled(lambda: TrainingRun.objects.filter(id=run_id, cancel_requested=True).exists(), ABORT_POLL_S)
 
 
 class ProgressWriter:

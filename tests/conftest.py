@@ -44,3 +44,39 @@ def redis_url() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return url
+
+
+def database_url() -> str:
+    """The test database as a URL, for the commands and workers a test starts in subprocesses."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    return f"postgres://{s['USER'] or ''}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def subprocess_env(media_root: Path, **extra: str) -> dict:
+    return {**os.environ, "DATABASE_URL": database_url(), "MEDIA_ROOT": str(media_root), **extra}
+
+
+def real_queue(name: str, redis_url: str):
+    """An empty queue on the real Redis."""
+    import django_rq
+    import redis
+
+    queue = django_rq.get_queue(name, connection=redis.Redis.from_url(redis_url), is_async=True)
+    queue.empty()
+    return queue
+
+
+def run_burst_worker(queue: str, media_root: Path, redis_url: str, timeout: float = 600):
+    """`manage.py rqworker QUEUE --burst` against the test database; fails the test if it fails."""
+    import subprocess
+    import sys
+
+    worker = subprocess.run([sys.executable, "manage.py", "rqworker", queue, "--burst"], cwd=REPO,
+                            env=subprocess_env(media_root, REDIS_URL=redis_url), capture_output=True, text=True,
+                            timeout=timeout)
+    assert worker.returncode == 0, worker.stderr
+    return worker

@@ -33,7 +33,15 @@ import torch
 from torch import nn
 
 from . import checkpoint
-from .data import CLASSES, ImageCache, ImageDataset, make_loader, scan_dirs, stratified_split, train_transform
+from .data import (
+    CLASSES,
+    ImageCache,
+    ImageDataset,
+    make_loader,
+    scan_dirs,
+    stratified_split,
+    train_transform,
+)
 from .evaluate import score_items
 from .metrics import youden_threshold
 from .models import Normalize, create_model

@@ -12,9 +12,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..fileio import atomic_write_bytes
 from .fetch import Fetcher
 from .imaging import ImageFailure, crop, decode, encode_png
-from ..fileio import atomic_write_bytes
 
 
 def limit_malloc_arenas(arenas: int = 2) -> None:

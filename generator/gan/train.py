@@ -35,11 +35,23 @@ import torch
 
 from . import distributed as ddp
 from .augment import AdaController, AugmentPipe
-from .checkpoint import checkpoint_name, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import (
+    checkpoint_name,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from .config import GANConfig, TrainConfig
 from .data import ImageFolder, InfiniteBatchSampler, make_loader
-from .loss import (discriminator_loss, generator_loss, lazy_adam_settings, path_length_penalty, r1_loss,
-                   r1_penalty)
+from .loss import (
+    discriminator_loss,
+    generator_loss,
+    lazy_adam_settings,
+    path_length_penalty,
+    r1_loss,
+    r1_penalty,
+)
 from .networks import Discriminator, Generator
 from .sample import image_grid, save_png, seeds_to_z, to_uint8
 

@@ -2,10 +2,7 @@
 import csv
 import io
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -14,7 +11,7 @@ from django.urls import reverse
 from classifier.models import Benchmark, Evaluation, Experiment, ReportedResult
 from classifier.selectors import Cell
 from datasets.services import import_folder
-from tests.conftest import REPO, shared_path
+from tests.conftest import real_queue, run_burst_worker, shared_path
 
 pytestmark = pytest.mark.django_db
 FAST = ["--epochs", "1", "--batch", "8", "--img-size", "64", "--now"]
@@ -113,22 +110,13 @@ def test_runs_from_scratch_are_marked_not_comparable(sets, client):
 
 @pytest.mark.django_db(transaction=True)
 def test_an_experiment_runs_on_a_real_rq_worker(sets, redis_url, media_root):
-    import django_rq
-    import redis
-
     from classifier import jobs, services
-    from tests.datasets.test_kill_and_resume import database_url
 
     setting = services.resolve_settings(epochs=1, batch=8, img_size=64)
     benchmark, (experiment,) = services.create_benchmark(name="q", train_specs=["A"], tests=["C"], repeats=1,
                                                          setting=setting)
-    queue = django_rq.get_queue("gpu", connection=redis.Redis.from_url(redis_url), is_async=True)
-    queue.empty()
-    job = queue.enqueue(jobs.run_experiment, experiment.id, job_timeout=jobs.TRAIN_TIMEOUT_S)
-    env = {**os.environ, "DATABASE_URL": database_url(), "MEDIA_ROOT": str(media_root), "REDIS_URL": redis_url}
-    worker = subprocess.run([sys.executable, "manage.py", "rqworker", "gpu", "--burst"], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=600)
-    assert worker.returncode == 0, worker.stderr
+    job = real_queue("gpu", redis_url).enqueue(jobs.run_experiment, experiment.id, job_timeout=jobs.TRAIN_TIMEOUT_S)
+    run_burst_worker("gpu", media_root, redis_url)
     job.refresh()
     assert job.is_finished and job.return_value() == "done", job.get_status()
     experiment.refresh_from_db()

@@ -9,8 +9,15 @@ import torch
 from PIL import Image
 
 from classifier.cnn import data
-from classifier.cnn.data import (ImageCache, ImageDataset, folder_label, make_loader, scan_dirs, stratified_split,
-                                 train_transform)
+from classifier.cnn.data import (
+    ImageCache,
+    ImageDataset,
+    folder_label,
+    make_loader,
+    scan_dirs,
+    stratified_split,
+    train_transform,
+)
 
 
 def make_folder(root, counts={"melanoma": 3, "nevus": 4}, size=(40, 30)):

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from classifier.cnn.metrics import Z95, binary_metrics, delong_auc_cov, delong_test, wilson_interval, youden_threshold
+from classifier.cnn.metrics import (
+    Z95,
+    binary_metrics,
+    delong_auc_cov,
+    delong_test,
+    wilson_interval,
+    youden_threshold,
+)
 
 # pROC's example data set aSAH (Turck et al. 2010, Intensive Care Med 36:107-115; shipped
 # with R's pROC): outcome (1 = poor, 41 of 113), s100b and wfns, in the data set's order.

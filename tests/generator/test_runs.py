@@ -11,11 +11,11 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from PIL import Image
 
-from datasets.models import Dataset, ImageRecord
+from datasets.models import Dataset
 from datasets.services import import_folder
 from generator import services
 from generator.models import TrainingRun
-from tests.conftest import REPO
+from tests.conftest import REPO, real_queue, run_burst_worker, subprocess_env
 
 pytestmark = pytest.mark.django_db
 KIMG = 0.032  # four steps of the tiny config's batch of 8
@@ -142,21 +142,11 @@ def test_the_run_pages_show_progress_samples_and_losses(dataset, client, admin_c
 
 @pytest.mark.django_db(transaction=True)
 def test_a_training_job_runs_on_a_real_rq_worker(dataset, redis_url, media_root):
-    from tests.datasets.test_kill_and_resume import database_url
-
-    import django_rq
-    import redis
-
     from generator import jobs
 
     run = services.create_run(name="queued", dataset=dataset, config_name="tiny", overrides={"kimg": KIMG})
-    queue = django_rq.get_queue("gpu", connection=redis.Redis.from_url(redis_url), is_async=True)
-    queue.empty()
-    job = queue.enqueue(jobs.train_gan, run.id, job_timeout=jobs.TRAIN_TIMEOUT_S)
-    env = {**os.environ, "DATABASE_URL": database_url(), "MEDIA_ROOT": str(media_root), "REDIS_URL": redis_url}
-    worker = subprocess.run([sys.executable, "manage.py", "rqworker", "gpu", "--burst"], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=600)
-    assert worker.returncode == 0, worker.stderr
+    job = real_queue("gpu", redis_url).enqueue(jobs.train_gan, run.id, job_timeout=jobs.TRAIN_TIMEOUT_S)
+    run_burst_worker("gpu", media_root, redis_url)
     job.refresh()
     assert job.is_finished, job.get_status()
     run.refresh_from_db()
@@ -170,19 +160,15 @@ def test_a_run_whose_work_horse_is_killed_is_retried_and_resumes(dataset, redis_
     import signal
     import time
 
-    import django_rq
-    import redis
     from rq import Retry
 
     from generator import jobs
-    from tests.datasets.test_kill_and_resume import database_url
 
     run = services.create_run(name="killed", dataset=dataset, config_name="tiny",
                               overrides={"kimg": 0.4, "checkpoint_every_kimg": 0.04})
-    queue = django_rq.get_queue("gpu", connection=redis.Redis.from_url(redis_url), is_async=True)
-    queue.empty()
-    job = queue.enqueue(jobs.train_gan, run.id, job_timeout=jobs.TRAIN_TIMEOUT_S, retry=Retry(max=2))
-    env = {**os.environ, "DATABASE_URL": database_url(), "MEDIA_ROOT": str(media_root), "REDIS_URL": redis_url}
+    job = real_queue("gpu", redis_url).enqueue(jobs.train_gan, run.id, job_timeout=jobs.TRAIN_TIMEOUT_S,
+                                               retry=Retry(max=2))
+    env = subprocess_env(media_root, REDIS_URL=redis_url)
     worker = subprocess.Popen([sys.executable, "manage.py", "rqworker", "gpu", "--burst"], cwd=REPO, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120

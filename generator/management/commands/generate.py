@@ -6,9 +6,10 @@ from tqdm import tqdm
 from cansite.queues import enqueue
 from datasets.services import DatasetImportError
 from generator import jobs
-from generator.models import TrainingRun
 from generator.outputs import generate_samples, parse_seeds
 from generator.services import RunError
+
+from ._common import run_named
 
 
 class Command(BaseCommand):
@@ -26,9 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--now", action="store_true", help="Generate in this process instead of queueing.")
 
     def handle(self, *args, **opts):
-        run = TrainingRun.objects.filter(name=opts["run"]).first()
-        if run is None:
-            raise CommandError(f"--run: no run named {opts['run']!r}")
+        run = run_named(opts["run"])
         try:
             seeds = parse_seeds(opts["seeds"])
             if not (opts["now"] or not settings.REDIS_URL):

@@ -3,9 +3,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from generator.models import TrainingRun
 from generator.outputs import morph_images
 from generator.services import RunError
+
+from ._common import run_named
 
 
 class Command(BaseCommand):
@@ -20,9 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, help="Output folder: frameNNNN.png and morph.gif.")
 
     def handle(self, *args, **opts):
-        run = TrainingRun.objects.filter(name=opts["run"]).first()
-        if run is None:
-            raise CommandError(f"--run: no run named {opts['run']!r}")
+        run = run_named(opts["run"])
         try:
             result = morph_images(run=run, source=opts["source"], target=opts["target"], out_dir=Path(opts["out"]),
                                   frames=opts["frames"], psi=opts["psi"])

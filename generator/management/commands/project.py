@@ -4,9 +4,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from generator.models import TrainingRun
 from generator.outputs import project_image
 from generator.services import RunError
+
+from ._common import run_named
 
 
 class Command(BaseCommand):
@@ -19,9 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, help="Output folder.")
 
     def handle(self, *args, **opts):
-        run = TrainingRun.objects.filter(name=opts["run"]).first()
-        if run is None:
-            raise CommandError(f"--run: no run named {opts['run']!r}")
+        run = run_named(opts["run"])
         if opts["steps"] < 1:
             raise CommandError("--steps must be at least 1")
         bar = tqdm(total=opts["steps"], unit="step", disable=opts["verbosity"] < 1, file=self.stderr._out)
