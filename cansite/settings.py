@@ -157,5 +157,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
 
+# A local torch-fidelity Inception-v3 weights file for FID (nothing is ever downloaded). Unset:
+# `gan_metrics` reports KID on a local feature extractor instead, and says so.
+INCEPTION_WEIGHTS = os.environ.get("INCEPTION_WEIGHTS", "")
+
 # `manage.py demo` runs these in order; each part of the site adds its step.
 DEMO_STEPS = ["datasets.demo.demo_step", "generator.demo.demo_step", "classifier.demo.demo_step"]

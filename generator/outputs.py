@@ -13,7 +13,7 @@ from datasets.models import Dataset
 from datasets.services import FolderSummary, import_folder, normalise_label
 
 from .models import TrainingRun
-from .services import RunError, checkpoint_of
+from .services import RunError, checkpoint_of, training_data_dir
 
 SYNTHETIC_LABEL = "synthetic"
 
@@ -70,3 +70,23 @@ def morph_images(*, run: TrainingRun, source: str, target: str, out_dir: Path, f
         raise RunError("--frames: need at least 2 (both ends are included)")
     return morph(checkpoint_of(run), source, target, out_dir, frames=frames, psi=psi, device=device,
                  progress_fn=progress)
+
+
+def measure_quality(*, run: TrainingRun, num_images: int = 1000, inception_weights: str = "", psi: float = 1.0,
+                    device=None) -> dict:
+    """FID and KID of the run's latest generator against its training images, kept in its history.
+    Without an Inception weights file: KID on a local extractor's features, labelled as such."""
+    import tempfile
+
+    from generator.gan.metrics import fid_kid
+    from generator.gan.sample import generate_images
+
+    if inception_weights and not Path(inception_weights).is_file():
+        raise RunError(f"--inception-weights: {inception_weights} does not exist")
+    real = training_data_dir(run)
+    with tempfile.TemporaryDirectory(prefix="cansite-fake-") as fake:
+        generate_images(checkpoint_of(run), range(num_images), fake, psi=psi, device=device)
+        result = fid_kid(real, fake, inception_weights or None, device=device)
+    entry = {"kimg": round(run.kimg, 3), "num_images": num_images, "psi": psi, **result}
+    TrainingRun.objects.filter(id=run.id).update(metrics=run.metrics + [entry])
+    return entry

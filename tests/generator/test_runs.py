@@ -128,6 +128,19 @@ def test_generate_project_and_morph_through_the_commands(dataset, tmp_path, caps
         call_command("morph", "--run", "run1", "--source", "x.npz", "--target", "1", "--out", str(tmp_path / "m"))
 
 
+def test_gan_metrics_without_inception_weights_reports_labelled_kid_never_fid(dataset, capsys, client):
+    train(dataset="lesions")
+    call_command("gan_metrics", "--run", "run1", "--images", "16")
+    out, err = capsys.readouterr()
+    assert "FID is not computed" in err and "FID" not in out.split("(")[0]
+    assert "KID on random-conv-v1 features, not FID" in out
+    entry = TrainingRun.objects.get(name="run1").metrics[-1]
+    assert entry["fid"] is None and entry["num_images"] == 16
+    assert "not FID" in client.get(reverse("generator:run", args=["run1"])).content.decode()
+    with pytest.raises(CommandError, match="--inception-weights"):
+        call_command("gan_metrics", "--run", "run1", "--inception-weights", "/no/such/file.pth")
+
+
 def test_the_run_pages_show_progress_samples_and_losses(dataset, client, admin_client):
     run = train(dataset="lesions")
     page = client.get(reverse("generator:run", args=["run1"])).content.decode()

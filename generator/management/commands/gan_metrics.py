@@ -1,0 +1,36 @@
+"""python manage.py gan_metrics --run NAME [--images 1000] [--inception-weights PATH]"""
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from generator.outputs import measure_quality
+from generator.services import RunError
+
+from ._common import run_named
+
+
+class Command(BaseCommand):
+    help = ("FID and KID of a run's latest generator against its training images (torch-fidelity, with a local "
+            "Inception weights file). Without that file: KID on local features, clearly labelled, never FID.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--run", required=True, help="Training run to measure.")
+        parser.add_argument("--images", type=int, default=1000, help="Generated images to compare (default 1000).")
+        parser.add_argument("--psi", type=float, default=1.0, help="Truncation psi (default 1.0).")
+        parser.add_argument("--inception-weights", default=settings.INCEPTION_WEIGHTS,
+                            help="torch-fidelity's Inception-v3 weights file (default: the INCEPTION_WEIGHTS setting).")
+
+    def handle(self, *args, **opts):
+        run = run_named(opts["run"])
+        if opts["images"] < 2:
+            raise CommandError("--images must be at least 2")
+        if not opts["inception_weights"]:
+            self.stderr.write("No Inception weights file (--inception-weights or INCEPTION_WEIGHTS): FID is not "
+                              "computed; reporting KID on local random-convolution features instead.")
+        try:
+            result = measure_quality(run=run, num_images=opts["images"], inception_weights=opts["inception_weights"],
+                                     psi=opts["psi"])
+        except RunError as exc:
+            raise CommandError(str(exc)) from None
+        fid = f"FID {result['fid']:.2f}, " if result["fid"] is not None else ""
+        self.stdout.write(f"{run.name} at {result['kimg']:g} kimg: {fid}KID {result['kid_mean']:.4f} "
+                          f"± {result['kid_std']:.4f} ({result['label']})")
