@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 
-from cansite.status import JobStatus
+from cansite.status import JobRecord, JobStatus
 from datasets.models import Dataset
 
 
@@ -22,7 +22,7 @@ def train_key(names) -> str:
     return "+".join(sorted(set(names)))
 
 
-class Experiment(models.Model):
+class Experiment(JobRecord):
     Status = JobStatus
 
     train_key = models.CharField(max_length=500, db_index=True, help_text="Training datasets joined by '+'.")
@@ -46,13 +46,6 @@ class Experiment(models.Model):
     checkpoint = models.CharField(max_length=500, blank=True)
     youden_threshold = models.FloatField(null=True, blank=True)
     train_seconds = models.FloatField(null=True, blank=True)
-    job_id = models.CharField(max_length=64, blank=True)
-    error = models.TextField(blank=True)
-    cancel_requested = models.BooleanField(default=False)
-    heartbeat = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -32,7 +32,7 @@ from .download.fetch import Fetcher, FetchSettings, short
 from .download.imaging import MAX_PIXELS
 from .download.work import Outcome, Target, download_url, limit_malloc_arenas
 from .fileio import remove_stale_temp_files
-from .models import DOWNLOAD_FIELDS, Dataset, ImageRecord
+from .models import BLANK_DOWNLOAD, DOWNLOAD_FIELDS, Dataset, ImageRecord
 
 HEARTBEAT_EVERY_S = 10
 STALE_AFTER = timedelta(seconds=60)
@@ -261,6 +261,3 @@ class Recorder:
             self.progress(self.summary)
 
 
-# What a download row holds before an outcome fills it in: no file, no failure, nothing measured.
-BLANK_DOWNLOAD = {name: {"file": "", "sha256": "", "failure_reason": "", "failure_detail": "", "attempts": 0}.get(name)
-                  for name in DOWNLOAD_FIELDS}

@@ -159,16 +159,15 @@ class ImageRecord(models.Model):
 
     def reset_download(self) -> None:
         """Forget the download (the URL or box changed): back to pending, fields cleared."""
+        for name, value in BLANK_DOWNLOAD.items():
+            setattr(self, name, value)
         self.status = self.Status.PENDING
-        for field in ("file", "sha256", "failure_reason", "failure_detail"):
-            setattr(self, field, "")
-        for field in ("width", "height", "original_width", "original_height", "http_status", "bytes",
-                      "elapsed_s", "fetched_at"):
-            setattr(self, field, None)
-        self.attempts = 0
 
 
 DOWNLOAD_FIELDS = [
     "status", "file", "width", "height", "original_width", "original_height", "sha256", "http_status",
     "attempts", "bytes", "elapsed_s", "failure_reason", "failure_detail", "fetched_at",
 ]
+# What a row's download fields hold before anything was fetched: no file, no failure, nothing measured.
+BLANK_DOWNLOAD = {name: {"file": "", "sha256": "", "failure_reason": "", "failure_detail": "", "attempts": 0}.get(name)
+                  for name in DOWNLOAD_FIELDS}

@@ -25,7 +25,7 @@ from .manifest import (
     read_manifest,
     sniff,
 )
-from .models import Dataset, ImageRecord, dataset_name_validator
+from .models import DOWNLOAD_FIELDS, Dataset, ImageRecord, dataset_name_validator
 
 # Lookups of existing rows go in chunks under SQLite's default limit of bound parameters.
 CHUNK = 900
@@ -184,9 +184,7 @@ def edit_record(record: ImageRecord, row: Row, summary: ImportSummary, stale_fil
     return True
 
 
-EDITABLE_FIELDS = ["label", "line", "x", "y", "w", "h", "url", "status", "file", "width", "height",
-                   "original_width", "original_height", "sha256", "http_status", "attempts", "bytes", "elapsed_s",
-                   "failure_reason", "failure_detail", "fetched_at"]
+EDITABLE_FIELDS = ["label", "line", "x", "y", "w", "h", "url", *DOWNLOAD_FIELDS]
 
 
 def count_missing(dataset: Dataset, present: dict[str, int] | set[str], summary) -> None:

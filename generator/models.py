@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from cansite.status import JobStatus
+from cansite.status import JobRecord, JobStatus
 from datasets.models import Dataset, dataset_name_validator
 
 LOSS_HISTORY_MAX = 2000  # points kept for the loss curves; older ones are thinned out
@@ -25,7 +25,7 @@ class TrainingRunQuerySet(models.QuerySet):
         return self.filter(status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING])
 
 
-class TrainingRun(models.Model):
+class TrainingRun(JobRecord):
     Status = JobStatus
 
     name = models.CharField(max_length=64, unique=True, validators=[dataset_name_validator])
@@ -47,13 +47,6 @@ class TrainingRun(models.Model):
     metrics = models.JSONField(default=list, blank=True, help_text="[{kimg, metric: value, ...}] evaluations.")
     latest_checkpoint = models.CharField(max_length=500, blank=True)
     latest_grid = models.CharField(max_length=500, blank=True, help_text="Sample grid, relative to MEDIA_ROOT.")
-    job_id = models.CharField(max_length=64, blank=True)
-    error = models.TextField(blank=True)
-    cancel_requested = models.BooleanField(default=False)
-    heartbeat = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = TrainingRunQuerySet.as_manager()
 
