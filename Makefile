@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 export REDIS_TEST_URL
 
-.PHONY: demo test test-sqlite test-postgres bench venv clean
+.PHONY: demo test test-sqlite test-postgres migrations-check browser bench venv clean
 
 venv: $(VENV)/.installed
 
@@ -26,7 +26,18 @@ demo: venv
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # Everything on SQLite, then the database tests again on PostgreSQL (the pure ML tests once).
-test: venv test-sqlite test-postgres
+test: venv browser migrations-check test-sqlite test-postgres
+
+# Browser tests drive Debian's headless Chromium (never a browser downloaded by a test tool).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ echo "installing Debian's chromium and chromium-driver"; \
+		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+# Models and migrations agree: a model change without its migration fails the suite.
+migrations-check: venv
+	@mkdir -p var
+	DATABASE_URL=sqlite:///$(CURDIR)/var/migrations-check.sqlite3 $(PY) manage.py makemigrations --check --dry-run
 
 test-sqlite: venv
 	@mkdir -p var
@@ -38,6 +49,8 @@ test-postgres: venv
 bench: venv
 	$(PY) bench/import_bench.py
 	$(PY) bench/download_bench.py
+	$(PY) bench/seed_pages_bench.py
+	$(PY) bench/turing_load.py
 
 clean:
 	rm -rf var/test-run.sqlite3* .pytest_cache

@@ -6,7 +6,6 @@ that is not there yet. The job id is chosen here and returned at once, for the c
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Callable
 
@@ -14,23 +13,27 @@ import django_rq
 from django.conf import settings
 from django.db import transaction
 
-_fake_connection = None
+_connections: dict[str, object] = {}
 
 
-def _connection():
-    """None (django-rq's own) with Redis; a process-wide fake Redis for the synchronous mode."""
-    global _fake_connection
-    if settings.REDIS_URL:
-        return None
-    if _fake_connection is None:
-        import fakeredis
+def _connection(url: str):
+    """One client per Redis URL; for no URL a process-wide fake Redis (RQ's synchronous mode)."""
+    if url not in _connections:
+        if url:
+            import redis
 
-        _fake_connection = fakeredis.FakeStrictRedis()
-    return _fake_connection
+            _connections[url] = redis.Redis.from_url(url)
+        else:
+            import fakeredis
+
+            _connections[url] = fakeredis.FakeStrictRedis()
+    return _connections[url]
 
 
 def get_queue(name: str = "default"):
-    return django_rq.get_queue(name, connection=_connection())
+    """The queue `name` on the REDIS_URL server (read at call time), or the in-process one without it."""
+    url = settings.REDIS_URL
+    return django_rq.get_queue(name, connection=_connection(url), is_async=bool(url))
 
 
 def enqueue(func: Callable, *args, queue: str = "default", job_timeout: int | None = None, **kwargs) -> str:
@@ -42,16 +45,3 @@ def enqueue(func: Callable, *args, queue: str = "default", job_timeout: int | No
 
     transaction.on_commit(send)
     return job_id
-
-
-def throttled(check: Callable[[], bool], every_s: float = 1.0) -> Callable[[], bool]:
-    """An abort_fn for a training loop: asks `check` (a database read) at most once per `every_s`,
-    because the loop polls it every step."""
-    state = {"at": float("-inf"), "value": False}
-
-    def poll() -> bool:
-        if time.monotonic() - state["at"] >= every_s:
-            state["at"], state["value"] = time.monotonic(), check()
-        return state["value"]
-
-    return poll

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "generator",
     "classifier",
     "turing",
+    "seeds",
 ]
 
 MIDDLEWARE = [
@@ -62,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "cansite.web.reject_control_characters",
 ]
 
 ROOT_URLCONF = "cansite.urls"
@@ -78,6 +80,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # {% load visibility %}: what visitors may see of paths and errors (staff see all).
+            "libraries": {"visibility": "cansite.visibility"},
         },
     },
 ]
@@ -96,8 +100,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "timeout": 30,
     }
-    # Tests use a file, not memory, so that the commands they start in subprocesses share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # Tests use a file, not memory, so that the commands they start in subprocesses share it; it is
+    # named after the database, so that two suites on two databases never share one test file.
+    _db_file = Path(DATABASES["default"]["NAME"])
+    DATABASES["default"]["TEST"] = {"NAME": str(_db_file.with_name(f"test-{_db_file.stem}.sqlite3"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Unset REDIS_URL: jobs run in-process in RQ's synchronous mode (cansite.queues gives those
@@ -161,5 +167,25 @@ LOGGING = {
 # `gan_metrics` reports KID on a local feature extractor instead, and says so.
 INCEPTION_WEIGHTS = os.environ.get("INCEPTION_WEIGHTS", "")
 
+# The site's public address: Open Graph and Twitter tags of the seed pages need absolute URLs.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Turing test (turing app). A set build's own consent text (admin) overrides TURING_CONSENT_TEXT.
+TURING_CONSENT_TEXT = os.environ.get("TURING_CONSENT_TEXT", (
+    "This is a research study: you will see photographs of skin lesions and say whether each is a real "
+    "photograph or made by a computer. We store your answers, their timing and the optional profile you give, "
+    "nothing else about you. Taking part is voluntary; you may stop at any time."))
+TURING_RESUME_MINUTES = env_int("TURING_RESUME_MINUTES", 60)  # an unfinished test expires after this idle time
+TURING_NEW_PARTICIPANTS_PER_IP_HOUR = env_int("TURING_NEW_PARTICIPANTS_PER_IP_HOUR", 30)
+TURING_IP_SALT = os.environ.get("TURING_IP_SALT", "") or f"turing-ip:{SECRET_KEY}"
+TURING_RESULTS_PUBLIC = env_bool("TURING_RESULTS_PUBLIC", False)
+TURING_ATTENTION_REPEATS = env_int("TURING_ATTENTION_REPEATS", 1)  # images shown twice per participant
+TURING_ATTENTION_CATCH = env_int("TURING_ATTENTION_CATCH", 1)  # test-pattern catch trials per set (at build); 0: none
+TURING_FAST_MS = env_int("TURING_FAST_MS", 300)  # answers quicker than this are flagged
+TURING_FAST_SHARE = float(os.environ.get("TURING_FAST_SHARE", "0.2"))  # more fast answers than this: flagged
+# The client address header, read only when BEHIND_PROXY (a client can set any header itself).
+TURING_PROXY_HEADER = os.environ.get("TURING_PROXY_HEADER", "HTTP_X_FORWARDED_FOR") if env_bool("BEHIND_PROXY", False) else ""
+
 # `manage.py demo` runs these in order; each part of the site adds its step.
-DEMO_STEPS = ["datasets.demo.demo_step", "generator.demo.demo_step", "classifier.demo.demo_step"]
+DEMO_STEPS = ["datasets.demo.demo_step", "generator.demo.demo_step", "classifier.demo.demo_step",
+              "turing.demo.demo_step", "seeds.demo.demo_step"]

@@ -10,6 +10,8 @@ urlpatterns = [
     path("datasets/", include("datasets.urls")),
     path("generator/", include("generator.urls")),
     path("benchmarks/", include("classifier.urls")),
+    path("thismoledoesnotexist/", include("seeds.urls")),
+    path("turing/", include("turing.urls")),
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),
 ]

@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from .models import Benchmark, Evaluation, Experiment, ReportedResult
 
@@ -20,9 +20,10 @@ class ExperimentAdmin(admin.ModelAdmin):
     inlines = [EvaluationInline]
     actions = ["cancel"]
 
-    @admin.action(description="Cancel (stop at the next step)")
+    @admin.action(description="Cancel (a queued one at once, a running one at its next step)")
     def cancel(self, request, queryset):
-        queryset.filter(status__in=["queued", "running"]).update(cancel_requested=True)
+        cancelled = sum(experiment.request_cancel() for experiment in queryset)
+        self.message_user(request, f"{cancelled} experiment(s) cancelled or asked to stop.", messages.INFO)
 
 
 @admin.register(Evaluation)

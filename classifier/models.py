@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 
-from cansite.status import JobRecord, JobStatus
+from cansite.status import JobRecord
 from datasets.models import Dataset
 
 
@@ -23,8 +23,6 @@ def train_key(names) -> str:
 
 
 class Experiment(JobRecord):
-    Status = JobStatus
-
     train_key = models.CharField(max_length=500, db_index=True, help_text="Training datasets joined by '+'.")
     train_datasets = models.ManyToManyField(Dataset, related_name="experiments")
     arch = models.CharField(max_length=64)
@@ -38,7 +36,6 @@ class Experiment(JobRecord):
     seed = models.BigIntegerField()
     start_weights = models.JSONField(default=dict, blank=True, help_text="What the run started from, as recorded.")
 
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     epoch = models.PositiveIntegerField(default=0)
     loss = models.FloatField(null=True, blank=True)
     images_per_s = models.FloatField(null=True, blank=True)

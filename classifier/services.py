@@ -9,15 +9,12 @@ inside the functions that train or score (see generator.services for why).
 from __future__ import annotations
 
 import time
-import traceback
-from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
 
-from cansite.queues import throttled
+from cansite.status import JobStatus
 from datasets.export import export_dataset, export_target
 from datasets.models import Dataset
 
@@ -25,7 +22,6 @@ from .models import Benchmark, Evaluation, Experiment, train_key
 
 DEFAULT_SETTINGS = {"arch": "tf_efficientnet_lite0", "weights": "imagenet-lite0", "recipe": "reference",
                     "epochs": 30, "batch": 64, "lr": 0.001, "img_size": 224}
-STALE_AFTER = timedelta(minutes=10)
 
 
 class ExperimentError(ValueError):
@@ -96,47 +92,39 @@ def create_benchmark(*, name: str, train_specs: list[str], tests: list[str], rep
 
 
 def needs_work(experiment: Experiment) -> bool:
-    return experiment.status != Experiment.Status.DONE or experiment.evaluations.filter(done=False).exists()
+    return experiment.status != JobStatus.DONE or experiment.evaluations.filter(done=False).exists()
 
 
-def image_folder(dataset: Dataset) -> Path:
+def image_folder(dataset: Dataset, *, beat=None) -> Path:
     """The dataset as DIR/<label>/<file>, exported once and refreshed when images change."""
     folder = Path(settings.MEDIA_ROOT) / "cnn-data" / dataset.name
-    export_dataset(dataset=dataset, dest=folder)
+    export_dataset(dataset=dataset, dest=folder, progress=beat)
     return folder
-
-
-def claim(experiment_id: int, job_id: str) -> bool:
-    stale = timezone.now() - STALE_AFTER
-    takeable = Q(status__in=[Experiment.Status.QUEUED, Experiment.Status.DONE]) | Q(
-        status=Experiment.Status.RUNNING) & (Q(job_id=job_id) & ~Q(job_id="") | Q(heartbeat__lt=stale))
-    return bool(Experiment.objects.filter(takeable, id=experiment_id).update(
-        status=Experiment.Status.RUNNING, job_id=job_id, heartbeat=timezone.now(), started_at=timezone.now()))
 
 
 def run_experiment(*, experiment_id: int, job_id: str = "", job=None, device: str = "auto") -> str:
     """Train (or resume) an experiment, then run its pending evaluations; may run twice."""
+    from classifier.cnn.train import TrainingAborted
+
     experiment = Experiment.objects.get(id=experiment_id)
     if not needs_work(experiment):
         return "skipped"
-    if not claim(experiment_id, job_id):
+    # A done experiment is taken again when evaluations were added to it later.
+    if not Experiment.claim(experiment_id, job_id, also=Q(status=JobStatus.DONE)):
         return "skipped"
     experiment.refresh_from_db()
     try:
         if not experiment.checkpoint or not Path(experiment.checkpoint).is_file():
             train_experiment(experiment, job=job, device=device)
         for evaluation in experiment.evaluations.filter(done=False).select_related("test_dataset"):
-            evaluate(evaluation, device=device)
+            evaluate(evaluation, device=device, beat=experiment.beat)
+    except TrainingAborted:
+        experiment.finish(JobStatus.CANCELLED)
+        return "cancelled"
     except Exception as exc:
-        cancelled = type(exc).__name__ == "TrainingAborted"
-        Experiment.objects.filter(id=experiment.id).update(
-            status=Experiment.Status.CANCELLED if cancelled else Experiment.Status.FAILED,
-            error="" if cancelled else traceback.format_exc(), finished_at=timezone.now())
-        if cancelled:
-            return "cancelled"
+        experiment.fail(exc)
         raise
-    Experiment.objects.filter(id=experiment.id).update(status=Experiment.Status.DONE, finished_at=timezone.now(),
-                                                      error="")
+    experiment.finish(JobStatus.DONE, error="", error_detail="")
     return "done"
 
 
@@ -146,24 +134,25 @@ def train_experiment(experiment: Experiment, *, job=None, device: str = "auto") 
     cfg = TrainConfig(arch=experiment.arch, weights=experiment.weights or None, recipe=experiment.recipe,
                       epochs=experiment.epochs, batch=experiment.batch, lr=experiment.lr,
                       img_size=experiment.img_size, seed=experiment.seed, device=device)
-    dirs = [image_folder(d) for d in experiment.train_datasets.order_by("name")]
+    dirs = [image_folder(d, beat=experiment.beat) for d in experiment.train_datasets.order_by("name")]
     started = time.monotonic()
     result = train(cfg, dirs, experiment.out_dir, progress_fn=ProgressWriter(experiment, job),
-                   abort_fn=abort_flag(experiment.id))
+                   abort_fn=experiment.cancel_flag())
     experiment.checkpoint, experiment.youden_threshold = result["checkpoint"], result.get("youden_threshold")
     experiment.start_weights, experiment.history = result.get("weights", {}), result.get("history", [])
     experiment.train_seconds = time.monotonic() - started
     experiment.save(update_fields=["checkpoint", "youden_threshold", "start_weights", "history", "train_seconds"])
 
 
-def evaluate(evaluation: Evaluation, *, device: str = "auto") -> Evaluation:
-    """Score every image of the test set; keep the metrics and each image's probability."""
+def evaluate(evaluation: Evaluation, *, device: str = "auto", beat=None) -> Evaluation:
+    """Score every image of the test set; keep the metrics and each image's probability.
+    `beat` is called as work progresses (the experiment's heartbeat, when run as its job)."""
     from classifier.cnn.evaluate import evaluate as cnn_evaluate
 
-    folder = image_folder(evaluation.test_dataset)
+    folder = image_folder(evaluation.test_dataset, beat=beat)
     record_of = {str(export_target(folder, r, False).resolve()): r.id for r in evaluation.test_dataset.images.ok()}
     result = cnn_evaluate(evaluation.experiment.checkpoint, folder, device=device,
-                          cache_dir=Path(settings.MEDIA_ROOT) / "cnn-cache")
+                          cache_dir=Path(settings.MEDIA_ROOT) / "cnn-cache", progress_fn=beat)
     evaluation.metrics = {"at_05": result["at_05"], "at_youden": result["at_youden"],
                           "youden_threshold": result["youden_threshold"]}
     evaluation.auc, evaluation.n = result["at_05"]["auc"], result["n"]
@@ -174,23 +163,22 @@ def evaluate(evaluation: Evaluation, *, device: str = "auto") -> Evaluation:
     return evaluation
 
 
-def abort_flag(experiment_id: int):
-    return throttled(lambda: Experiment.objects.filter(id=experiment_id, cancel_requested=True).exists())
-
-
 class ProgressWriter:
-    """progress_fn for training: epoch, loss and images/s on the row (at most once a second)."""
+    """progress_fn for training: epoch, loss and images/s on the row (at most once a second); in the
+    other phases (decoding the image cache, the threshold) the heartbeat alone."""
 
     def __init__(self, experiment: Experiment, job=None):
         self.experiment, self.job, self.last = experiment, job, 0.0
 
     def __call__(self, info: dict) -> None:
+        e = self.experiment
         if info.get("phase") != "train" or time.monotonic() - self.last < 1.0:
+            e.beat()
             return
         self.last = time.monotonic()
-        e = self.experiment
-        e.epoch, e.loss, e.images_per_s, e.heartbeat = info["epoch"], info["loss"], info["images_per_s"], timezone.now()
-        e.save(update_fields=["epoch", "loss", "images_per_s", "heartbeat"])
+        e.epoch, e.loss, e.images_per_s = info["epoch"], info["loss"], info["images_per_s"]
+        e.save(update_fields=["epoch", "loss", "images_per_s"])
+        e.beat(force=True)
         if self.job is not None:
             self.job.meta["progress"] = {k: info[k] for k in ("epoch", "epochs", "step", "loss", "images_per_s")}
             self.job.save_meta()

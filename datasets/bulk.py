@@ -28,14 +28,23 @@ def fast_insert(model, rows: list[dict]) -> None:
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", values)
 
 
-def fast_update(model, rows: list[dict], attnames: list[str]) -> None:
-    """UPDATE the given fields of rows given as {"id": ..., attname: value}, one statement for all."""
+def fast_update(model, rows: list[dict], attnames: list[str], *, expect: tuple[str, ...] = ()) -> int:
+    """UPDATE the given fields of rows given as {"id": ..., attname: value}, one statement for all.
+
+    With `expect`, each row is a compare-and-set: it is written only while every field named there
+    still holds row["expected"][name] (NULL matching NULL). Returns how many rows were written.
+    """
     if not rows:
-        return
+        return 0
     fields = [model._meta.get_field(name) for name in attnames]
+    checks = [model._meta.get_field(name) for name in expect]
     quote = connection.ops.quote_name
+    same = "IS NOT DISTINCT FROM" if connection.vendor == "postgresql" else "IS"
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s"
-    values = [tuple(f.get_db_prep_save(row[f.attname], connection) for f in fields) + (row["id"],) for row in rows]
+    where = " AND ".join([f"{quote(model._meta.pk.column)} = %s", *(f"{quote(f.column)} {same} %s" for f in checks)])
+    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {where}"
+    values = [tuple(f.get_db_prep_save(row[f.attname], connection) for f in fields) + (row["id"],)
+              + tuple(f.get_db_prep_value(row["expected"][f.attname], connection) for f in checks) for row in rows]
     with connection.cursor() as cursor:
         cursor.executemany(sql, values)
+        return cursor.rowcount

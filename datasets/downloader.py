@@ -9,9 +9,9 @@ back to pending when the next run starts, and its temporary files are removed.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
-import socket
 import threading
 import time
 from collections import Counter, OrderedDict, defaultdict
@@ -27,6 +27,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from cansite.status import this_owner
+
 from .bulk import fast_update
 from .download.fetch import Fetcher, FetchSettings, short
 from .download.imaging import MAX_PIXELS
@@ -38,6 +40,9 @@ HEARTBEAT_EVERY_S = 10
 STALE_AFTER = timedelta(seconds=60)
 FLUSH_EVERY_S = 0.5
 FLUSH_ROWS = 500
+# What a result was fetched for: it lands only on a row that still holds these values (compare-and-set),
+# so that a manifest re-imported during a run never gets the old URL's crop.
+FETCHED_FOR = ("url", "label", "x", "y", "w", "h")
 
 
 class DownloadBusy(RuntimeError):
@@ -58,6 +63,19 @@ class DownloadOptions:
     backoff_base: float = 0.5
     decoders: int | None = None  # images decoded at once; default: one per CPU core
 
+    def __post_init__(self):
+        """Refuse settings that would turn every row into a failure (a NaN timeout, a negative cap)."""
+        for name in ("workers", "per_host", "max_bytes", "max_pixels", "limit", "decoders"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a whole number >= 1, not {value!r}")
+        if not isinstance(self.retries, int) or self.retries < 0:
+            raise ValueError(f"retries must be a whole number >= 0, not {self.retries!r}")
+        for name in ("timeout", "backoff_base"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite number > 0, not {value!r}")
+
     def fetch_settings(self) -> FetchSettings:
         return FetchSettings(timeout=self.timeout, retries=self.retries, max_bytes=self.max_bytes,
                              per_host=self.per_host, allow_private=self.allow_private,
@@ -74,6 +92,7 @@ class DownloadSummary:
     failed: int = 0
     already_done: int = 0
     recovered: int = 0
+    stale: int = 0  # results dropped because their row was re-imported with another URL, box or label
     temp_files_removed: int = 0
     bytes: int = 0
     elapsed_s: float = 0.0
@@ -125,8 +144,8 @@ def claim(dataset: Dataset, force: bool) -> None:
         raise DownloadBusy(f"another download of {dataset.name} is running ({dataset.download_owner}, last "
                            f"heartbeat {dataset.download_heartbeat:%H:%M:%S}); wait for it or pass --force")
     seen = Q(download_heartbeat=dataset.download_heartbeat, download_owner=dataset.download_owner)
-    owner = f"{socket.gethostname()}:{os.getpid()}"
-    if not Dataset.objects.filter(seen, id=dataset.id).update(download_heartbeat=timezone.now(), download_owner=owner):
+    if not Dataset.objects.filter(seen, id=dataset.id).update(download_heartbeat=timezone.now(),
+                                                              download_owner=this_owner()):
         raise DownloadBusy(f"another download of {dataset.name} started just now")
 
 
@@ -134,23 +153,30 @@ def plan(dataset: Dataset, options: DownloadOptions, summary: DownloadSummary) -
     """Rows to fetch grouped by URL (each URL once), interleaved across hosts."""
     rows = (dataset.images.to_download(retry_failed=options.retry_failed).exclude(url="")
             .order_by("line", "id").values_list("id", "url", "label", "no", "x", "y", "w", "h"))
-    if options.limit:
+    if options.limit is not None:
         rows = rows[: options.limit]
     root = dataset_dir(dataset)
     by_url: OrderedDict[str, list[Target]] = OrderedDict()
     for row_id, url, label, no, x, y, w, h in rows.iterator(chunk_size=5000):
         relative = Path(safe_component(label)) / f"{safe_component(no)}.png"
-        target = Target(row_id, (x, y, w, h), root / relative, str(Path("datasets") / dataset.name / relative))
+        target = Target(row_id, (x, y, w, h), root / relative, str(Path("datasets") / dataset.name / relative), label)
         by_url.setdefault(url, []).append(target)
         summary.rows += 1
     summary.urls = len(by_url)
     summary.already_done = dataset.images.ok().count()
     by_host: dict[str, list] = defaultdict(list)
     for url, targets in by_url.items():
-        by_host[urlsplit(url).hostname or ""].append((url, targets))
+        by_host[host_of(url)].append((url, targets))
     summary.hosts = len(by_host)
     # Round-robin over hosts, so that per-host limits do not leave workers idle behind one busy host.
     return [item for batch in zip_longest(*by_host.values()) for item in batch if item is not None]
+
+
+def host_of(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:  # a malformed URL from an old import: the fetcher refuses it as bad-url
+        return ""
 
 
 def run(dataset: Dataset, groups: list, options: DownloadOptions, summary: DownloadSummary,
@@ -159,7 +185,7 @@ def run(dataset: Dataset, groups: list, options: DownloadOptions, summary: Downl
     limit_malloc_arenas()
     fetcher = Fetcher(options.fetch_settings(), pool_size=max(64, options.workers))
     recorder = Recorder(dataset, summary, progress)
-    pending: dict[Future, list[int]] = {}
+    pending: dict[Future, tuple[str, list[Target]]] = {}
     window = max(2 * options.workers, 8)
     queue = iter(groups)
     cpu_slots = threading.BoundedSemaphore(options.decoders or os.cpu_count() or 2)
@@ -172,7 +198,8 @@ def run(dataset: Dataset, groups: list, options: DownloadOptions, summary: Downl
                     break
                 done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
                 for future in done:
-                    recorder.add(outcomes_of(future, pending.pop(future)))
+                    url, targets = pending.pop(future)
+                    recorder.add(outcomes_of(future, targets), url, targets)
                 recorder.tick(time.monotonic() - started)
     except BaseException:
         for future in pending:
@@ -181,7 +208,7 @@ def run(dataset: Dataset, groups: list, options: DownloadOptions, summary: Downl
     finally:
         recorder.flush(time.monotonic() - started)
         # Anything still claimed (an error or Ctrl-C) goes back to pending at once.
-        leftover = [row_id for ids in pending.values() for row_id in ids]
+        leftover = [t.id for _, targets in pending.values() for t in targets]
         for start in range(0, len(leftover), 900):
             ImageRecord.objects.filter(id__in=leftover[start:start + 900],
                                        status=ImageRecord.Status.DOWNLOADING).update(status=ImageRecord.Status.PENDING)
@@ -202,7 +229,7 @@ def submit_more(pool, queue, pending: dict, window: int, fetcher: Fetcher, optio
         ImageRecord.objects.filter(id__in=ids[start:start + 900]).update(status=ImageRecord.Status.DOWNLOADING)
     for url, targets in batch:
         future = pool.submit(safe_download, fetcher, url, targets, options.max_pixels, cpu_slots)
-        pending[future] = [t.id for t in targets]
+        pending[future] = (url, targets)
 
 
 def safe_download(fetcher: Fetcher, url: str, targets: list[Target], max_pixels: int,
@@ -215,11 +242,12 @@ def safe_download(fetcher: Fetcher, url: str, targets: list[Target], max_pixels:
                 for t in targets]
 
 
-def outcomes_of(future: Future, ids: list[int]) -> list[Outcome]:
+def outcomes_of(future: Future, targets: list[Target]) -> list[Outcome]:
     try:
         return future.result()
     except Exception as exc:  # noqa: BLE001 - safe_download catches all; this is a last guard
-        return [Outcome(i, False, {"failure_reason": "internal-error", "failure_detail": short(exc)}) for i in ids]
+        return [Outcome(t.id, False, {"failure_reason": "internal-error", "failure_detail": short(exc)})
+                for t in targets]
 
 
 class Recorder:
@@ -230,12 +258,15 @@ class Recorder:
         self.buffer: list[dict] = []
         self.last_flush = self.last_beat = time.monotonic()
 
-    def add(self, outcomes: list[Outcome]) -> None:
+    def add(self, outcomes: list[Outcome], url: str, targets: list[Target]) -> None:
         now = timezone.now()
+        by_id = {t.id: t for t in targets}
         for outcome in outcomes:
             status = ImageRecord.Status.OK if outcome.ok else ImageRecord.Status.FAILED
+            target = by_id[outcome.id]
+            expected = dict(zip(FETCHED_FOR, (url, target.label, *target.box)))
             self.buffer.append({**BLANK_DOWNLOAD, **outcome.fields, "id": outcome.id, "status": status,
-                                "fetched_at": now})
+                                "fetched_at": now, "expected": expected})
             if outcome.ok:
                 self.summary.ok += 1
                 self.summary.bytes += outcome.fields.get("bytes") or 0
@@ -253,7 +284,9 @@ class Recorder:
 
     def flush(self, elapsed: float) -> None:
         if self.buffer:
-            fast_update(ImageRecord, self.buffer, DOWNLOAD_FIELDS)
+            written = fast_update(ImageRecord, self.buffer, DOWNLOAD_FIELDS, expect=FETCHED_FOR)
+            if written < len(self.buffer):
+                self.drop_stale(self.buffer)
             self.buffer = []
         self.last_flush = time.monotonic()
         self.summary.elapsed_s = elapsed
@@ -261,3 +294,30 @@ class Recorder:
             self.progress(self.summary)
 
 
+
+    def drop_stale(self, results: list[dict]) -> None:
+        """Results the compare-and-set refused (their row changed meanwhile): not counted, their
+        crops deleted (the path is the row's own, label/no, and the row no longer names it), and
+        rows this run claimed go back to pending for the next run."""
+        current: dict[int, tuple] = {}
+        ids = [result["id"] for result in results]
+        for start in range(0, len(ids), 900):
+            rows = ImageRecord.objects.filter(id__in=ids[start:start + 900]).values_list("id", *FETCHED_FOR)
+            current.update((row[0], row[1:]) for row in rows)
+        stale = [r for r in results if current.get(r["id"]) != tuple(r["expected"][name] for name in FETCHED_FOR)]
+        for result in stale:
+            self.summary.stale += 1
+            if result["status"] == ImageRecord.Status.OK:
+                self.summary.ok -= 1
+                self.summary.bytes -= result.get("bytes") or 0
+                (Path(settings.MEDIA_ROOT) / result["file"]).unlink(missing_ok=True)
+            else:
+                self.summary.failed -= 1
+                reasons = self.summary.failures_by_reason
+                reasons[result["failure_reason"]] -= 1
+                if not reasons[result["failure_reason"]]:
+                    del reasons[result["failure_reason"]]
+        stale_ids = [result["id"] for result in stale]
+        for start in range(0, len(stale_ids), 900):
+            ImageRecord.objects.filter(id__in=stale_ids[start:start + 900], status=ImageRecord.Status.DOWNLOADING
+                                       ).update(status=ImageRecord.Status.PENDING)

@@ -20,6 +20,9 @@ from .downloader import safe_component
 from .fileio import atomic_write_bytes
 from .models import Dataset, ImageRecord
 
+# A square export larger than this is a typo, not a training size (8192 px is 200 MB per image in memory).
+MAX_SIZE = 8192
+
 
 @dataclass
 class ExportSummary:
@@ -54,6 +57,8 @@ def export_target(dest: Path, record: ImageRecord, square: bool) -> Path:
 def export_one(record: ImageRecord, target: Path, square: bool, size: int | None, overwrite: bool) -> bool:
     """Write one file; False when an up-to-date export is already there."""
     source = record.image_path()
+    if source is None:
+        raise FileNotFoundError("the row names no image file")
     if not overwrite and target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
         return False
     if not square:
@@ -72,7 +77,13 @@ def export_dataset(*, dataset: Dataset, dest: Path, square: bool = False, size: 
         raise ValueError("--square needs --size N")
     if size and not square:
         raise ValueError("--size needs --square (images keep their own size otherwise)")
+    if size is not None and not 1 <= size <= MAX_SIZE:
+        raise ValueError(f"--size must be 1 to {MAX_SIZE} pixels, got {size}")
     dest = Path(dest)
+    try:  # refused up front with its reason, not once per image
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"{dest}: cannot write there ({exc.strerror or exc})") from None
     summary = ExportSummary(dataset=dataset.name, dest=str(dest))
     records = dataset.images.ok().order_by("label", "no")
     records = list(records.filter(label__in=labels) if labels else records)

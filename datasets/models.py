@@ -7,8 +7,6 @@ An ImageRecord is one row: its label, box and URL, and what the downloader made 
 
 from __future__ import annotations
 
-import os
-import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +16,10 @@ from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from cansite.status import owner_is_dead
+
+from .manifest import MAX_LABEL_LENGTH, MAX_NO_LENGTH
+
 dataset_name_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
     "Use letters, digits, '_', '.' and '-' (it names a folder on disk).",
@@ -25,16 +27,6 @@ dataset_name_validator = RegexValidator(
 
 # Failure reasons worth another try on the next run: the server or network may recover.
 TRANSIENT_REASONS = {"timeout", "connection-error", "http-429", "http-5xx"}
-
-
-def process_is_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Dataset(models.Model):
@@ -63,10 +55,7 @@ class Dataset(models.Model):
     def download_is_running(self, stale_after: timedelta = timedelta(seconds=60)) -> bool:
         if self.download_heartbeat is None or timezone.now() - self.download_heartbeat >= stale_after:
             return False
-        host, _, pid = self.download_owner.rpartition(":")
-        if host == socket.gethostname() and pid.isdigit():
-            return process_is_alive(int(pid))  # a run killed with kill -9 on this machine frees it at once
-        return True
+        return not owner_is_dead(self.download_owner)  # a run killed with kill -9 here frees it at once
 
     def counts_by_status(self) -> dict[str, int]:
         rows = self.images.values("status").annotate(n=Count("id"))
@@ -107,8 +96,8 @@ class ImageRecord(models.Model):
         FAILED = "failed", "Failed"
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="images")
-    no = models.CharField(max_length=64, help_text="The manifest's row number, or the file name.")
-    label = models.CharField(max_length=64)
+    no = models.CharField(max_length=MAX_NO_LENGTH, help_text="The manifest's row number, or the file name.")
+    label = models.CharField(max_length=MAX_LABEL_LENGTH)
     line = models.PositiveIntegerField(null=True, blank=True, help_text="Line in the manifest.")
     x = models.FloatField(null=True, blank=True)
     y = models.FloatField(null=True, blank=True)

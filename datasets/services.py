@@ -5,7 +5,6 @@ Downloads live in datasets.downloader. Commands and views call these; they never
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +13,12 @@ from typing import Callable
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from PIL import Image, UnidentifiedImageError
+from django.utils import timezone
 
+from . import folders
 from .bulk import fast_insert
+from .download.imaging import ImageFailure
+from .folders import Skipped
 from .manifest import (
     MAX_MALFORMED_SHARE,
     ManifestError,
@@ -40,7 +42,6 @@ LABEL_ALIASES = {
     "nevus": "nevus",
     "naevus": "nevus",
 }
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
 class DatasetImportError(ValueError):
@@ -61,6 +62,11 @@ def validated_name(name: str) -> str:
 
 
 def dataset_for_import(name: str, kind: str, source: Path) -> tuple[Dataset, bool]:
+    """Get or create the dataset, inside the import's transaction. Its first statement writes, on
+    purpose: on PostgreSQL it locks the dataset's row (two imports of one dataset run one after the
+    other); on SQLite it takes the write lock before anything is read, so that a download recording
+    results meanwhile cannot make this transaction's later writes fail on a stale WAL snapshot."""
+    Dataset.objects.filter(name=name).update(updated_at=timezone.now())
     dataset, created = Dataset.objects.get_or_create(name=validated_name(name),
                                                      defaults={"kind": kind, "source": str(source)})
     if dataset.kind != kind:
@@ -108,8 +114,11 @@ def import_manifest(*, path: Path, name: str | None = None,
     """Import or re-import a manifest; all or nothing, streaming, in bulk."""
     path = Path(path)
     if not path.is_file():
-        raise ManifestError(f"{path}: no such file")
-    sniff(path)
+        raise ManifestError(f"{path}: {'a folder, not a manifest file' if path.is_dir() else 'no such file'}")
+    try:
+        sniff(path)
+    except OSError as exc:  # unreadable: permissions, a FIFO, an I/O error
+        raise ManifestError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     name = validated_name(name or path.stem)
     summary = ImportSummary(dataset=name)
     stale_files: list[str] = []
@@ -152,7 +161,10 @@ def refuse_if_not_a_manifest(path: Path, summary: ImportSummary) -> None:
 def apply_rows(dataset: Dataset, rows: list[Row], summary: ImportSummary, stale_files: list[str]) -> None:
     if not rows:
         return
-    existing = {r.no: r for r in dataset.images.filter(no__in=[row.no for row in rows])} if summary.had_rows else {}
+    # Locked (PostgreSQL) until the import commits: a download's compare-and-set on these rows waits
+    # and then sees the new URL, instead of landing between this read and the write below.
+    existing = ({r.no: r for r in dataset.images.filter(no__in=[row.no for row in rows]).select_for_update()}
+                if summary.had_rows else {})
     new, changed = [], []
     for row in rows:
         record = existing.get(row.no)
@@ -210,6 +222,7 @@ class FolderSummary:
     unchanged: int = 0
     unreadable: int = 0
     unreadable_files: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)  # not imported: links out, other files, nested folders
     labels: Counter = field(default_factory=Counter)
     missing: int = 0
     missing_sample: list[str] = field(default_factory=list)
@@ -218,69 +231,69 @@ class FolderSummary:
         return {"dataset": self.dataset, "files": self.files, "imported": self.imported, "updated": self.updated,
                 "unchanged": self.unchanged, "unreadable": self.unreadable, "labels": dict(sorted(self.labels.items())),
                 "unreadable_files": [f"{path}: {why}" for path, why in self.unreadable_files],
+                "skipped": len(self.skipped), "skipped_files": [f"{s.path}: {s.why}" for s in self.skipped],
                 "missing": self.missing, "missing_sample": self.missing_sample}
 
 
 def import_folder(*, path: Path, name: str, kind: str = Dataset.Kind.FOLDER,
-                  on_unreadable: Callable[[str, str], None] | None = None) -> FolderSummary:
-    """Import PATH/<label>/<image> (a public test set); each file is checked by decoding it."""
+                  on_unreadable: Callable[[str, str], None] | None = None,
+                  on_skipped: Callable[[Skipped], None] | None = None) -> FolderSummary:
+    """Import PATH/<label>/<image> (a public test set); each image is checked by decoding it.
+    Only files inside PATH are read (datasets.folders says what is skipped and why)."""
+    summary = FolderSummary(dataset=validated_name(name))
     root = Path(path).resolve()
     if not root.is_dir():
         raise DatasetImportError(f"{path}: not a folder")
-    label_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
-    if not label_dirs:
+    try:
+        classes, found, summary.skipped = folders.scan(root)
+    except OSError as exc:
+        raise DatasetImportError(f"{path}: cannot read the folder ({exc.strerror or exc})") from None
+    if not classes:
         raise DatasetImportError(f"{path}: no class folders (expected {path}/<label>/<image>)")
-    summary = FolderSummary(dataset=validated_name(name))
+    for skipped in summary.skipped:
+        if on_skipped:
+            on_skipped(skipped)
     with transaction.atomic():
         dataset, _ = dataset_for_import(name, kind, root)
         existing = {r.no: r for r in dataset.images.all()}
-        seen: set[str] = set()
-        for label_dir in label_dirs:
-            label = normalise_label(label_dir.name)
-            for file in sorted(f for f in label_dir.iterdir() if f.is_file() and not f.name.startswith(".")):
-                no = f"{label_dir.name}/{file.name}"
-                seen.add(no)
-                record = existing.get(no) or ImageRecord(dataset=dataset, no=no)
-                if not upsert_file(record, file, label, summary) and on_unreadable:
-                    on_unreadable(str(file), record.failure_detail)
-        count_missing(dataset, seen, summary)
+        for item in found:
+            record = existing.get(item.no) or ImageRecord(dataset=dataset, no=item.no)
+            if not upsert_file(record, item.path, normalise_label(item.folder), summary) and on_unreadable:
+                on_unreadable(str(item.path), record.failure_detail)
+        count_missing(dataset, {item.no for item in found}, summary)
     return summary
 
 
 def upsert_file(record: ImageRecord, file: Path, label: str, summary: FolderSummary) -> bool:
-    """Create or refresh the row of one file; returns whether the file decodes."""
+    """Create or refresh the row of one image file; returns whether it decodes."""
     summary.files += 1
     summary.labels[label] += 1
-    data = file.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if record.pk and (record.sha256, record.label, record.source_path) == (digest, label, str(file)):
+    try:
+        with folders.open_regular(file) as f:
+            digest, size = folders.sha256_and_size(f)
+            unchanged = record.pk and (record.sha256, record.label, record.source_path) == (digest, label, str(file))
+            if not unchanged:
+                record.reset_download()
+                record.label, record.source_path, record.sha256, record.bytes = label, str(file), digest, size
+                f.seek(0)
+                record.width, record.height = folders.inspect_image(f)
+                record.original_width, record.original_height = record.width, record.height
+                record.status = ImageRecord.Status.OK
+    except (OSError, ImageFailure) as exc:
+        record.reset_download()
+        record.label, record.source_path, record.sha256 = label, str(file), ""
+        record.status = ImageRecord.Status.FAILED
+        record.failure_reason = exc.reason if isinstance(exc, ImageFailure) else "unreadable"
+        record.failure_detail = exc.detail if isinstance(exc, ImageFailure) else f"{type(exc).__name__}: {exc}"
+        unchanged = False
+    if unchanged:
         summary.unchanged += 1
     else:
         summary.updated += bool(record.pk)
         summary.imported += not record.pk
-        record.reset_download()
-        record.label, record.source_path, record.sha256, record.bytes = label, str(file), digest, len(data)
-        try:
-            record.width, record.height = inspect_image(file)
-            record.original_width, record.original_height = record.width, record.height
-            record.status = ImageRecord.Status.OK
-        except (OSError, SyntaxError, ValueError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
-            record.status, record.failure_reason = ImageRecord.Status.FAILED, "unreadable"
-            record.failure_detail = f"{type(exc).__name__}: {exc}"
         record.save()
     if record.status == ImageRecord.Status.FAILED:
         summary.unreadable += 1
         summary.unreadable_files.append((str(file), record.failure_detail))
         return False
     return True
-
-
-def inspect_image(file: Path) -> tuple[int, int]:
-    """Decode the whole file (a truncated JPEG only shows when decoded) and return its upright size."""
-    with Image.open(file) as image:
-        size = image.size
-        if image.format == "JPEG":
-            image.draft("RGB", (max(size[0] // 8, 1), max(size[1] // 8, 1)))  # fast, still reads every byte
-        image.load()
-        orientation = image.getexif().get(0x0112, 1)
-    return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from cansite.queues import enqueue
+from cansite.web import int_param, text_param
 
 from . import jobs, selectors
 from .models import Dataset, ImageRecord
@@ -23,8 +24,11 @@ def dataset_list(request):
 
 def dataset_detail(request, name: str):
     dataset = get_object_or_404(Dataset, name=name)
-    filters = {key: request.GET.get(key, "") for key in ("status", "label", "reason")}
-    page = Paginator(selectors.dataset_images(dataset, **filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    # A malformed filter or page number is ignored: the page shows every row, or its first page.
+    filters = {"status": text_param(request.GET, "status", choices=ImageRecord.Status.values),
+               "label": text_param(request.GET, "label"), "reason": text_param(request.GET, "reason")}
+    page = Paginator(selectors.dataset_images(dataset, **filters), PAGE_SIZE).get_page(
+        int_param(request.GET, "page", low=1, high=10**9) or 1)
     return render(request, "datasets/detail.html", {
         "dataset": dataset,
         "page": page,

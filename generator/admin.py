@@ -1,6 +1,5 @@
 from django.contrib import admin, messages
 
-from . import services
 from .models import Checkpoint, TrainingRun
 
 
@@ -25,7 +24,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel (stop at the next step, keep a checkpoint)")
     def cancel(self, request, queryset):
-        cancelled = sum(services.request_cancel(run) for run in queryset)
+        cancelled = sum(run.request_cancel() for run in queryset)
         self.message_user(request, f"{cancelled} run(s) asked to stop.", messages.INFO)
 
 

@@ -28,12 +28,12 @@ def train_gan(run_id: int) -> str:
 
 
 def generate_seeds(run_id: int, seeds: str, out_dir: str, psi: float = 1.0, noise_mode: str = "const",
-                   dataset_name: str | None = None) -> dict:
+                   dataset_name: str | None = None, class_value: str | None = None) -> dict:
     from .outputs import generate_samples, parse_seeds
 
     run = TrainingRun.objects.get(id=run_id)
     summary = generate_samples(run=run, seeds=parse_seeds(seeds), out_dir=Path(out_dir), psi=psi,
-                               noise_mode=noise_mode, dataset_name=dataset_name)
+                               noise_mode=noise_mode, dataset_name=dataset_name, class_value=class_value)
     return summary.as_dict()
 
 

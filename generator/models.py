@@ -7,12 +7,10 @@ work; the run row holds what people watch: status, kimg, speed, losses, augmenta
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from cansite.status import JobRecord, JobStatus
 from datasets.models import Dataset, dataset_name_validator
@@ -22,21 +20,19 @@ LOSS_HISTORY_MAX = 2000  # points kept for the loss curves; older ones are thinn
 
 class TrainingRunQuerySet(models.QuerySet):
     def active(self):
-        return self.filter(status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING])
+        return self.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
 
 
 class TrainingRun(JobRecord):
-    Status = JobStatus
-
     name = models.CharField(max_length=64, unique=True, validators=[dataset_name_validator])
-    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="gan_runs")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="gan_runs", null=True, blank=True,
+                                help_text="Blank for a run imported from a network snapshot.")
     label = models.CharField(max_length=64, blank=True, help_text="Train on this label only; blank: all.")
     config_name = models.CharField(max_length=32)
     config = models.JSONField(help_text="The resolved GAN and training configs: {'gan': ..., 'train': ...}.")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="fine_tunes")
     init_checkpoint = models.CharField(max_length=500, blank=True, help_text="Weights a fine-tune starts from.")
 
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     kimg = models.FloatField(default=0.0)
     total_kimg = models.FloatField()
     sec_per_kimg = models.FloatField(null=True, blank=True)
@@ -47,6 +43,9 @@ class TrainingRun(JobRecord):
     metrics = models.JSONField(default=list, blank=True, help_text="[{kimg, metric: value, ...}] evaluations.")
     latest_checkpoint = models.CharField(max_length=500, blank=True)
     latest_grid = models.CharField(max_length=500, blank=True, help_text="Sample grid, relative to MEDIA_ROOT.")
+    imported_from = models.CharField(max_length=255, blank=True,
+                                     help_text="File name of the StyleGAN2-ADA snapshot this run was imported from.")
+    source_sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of that snapshot file.")
 
     objects = TrainingRunQuerySet.as_manager()
 
@@ -65,13 +64,13 @@ class TrainingRun(JobRecord):
         return int(self.config["gan"]["resolution"])
 
     @property
-    def is_active(self) -> bool:
-        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+    def is_imported(self) -> bool:
+        return bool(self.source_sha256)
 
-    def is_stale(self, after: timedelta = timedelta(minutes=5)) -> bool:
-        """Running, but silent for long: its worker died (a new job may take it over)."""
-        return self.status == self.Status.RUNNING and (
-            self.heartbeat is None or timezone.now() - self.heartbeat > after)
+    @property
+    def discriminator_version(self) -> int:
+        """2: the reference StyleGAN2 discriminator; 1: ours before it (configs without the field)."""
+        return int(self.config.get("gan", {}).get("d_architecture", 1))
 
     def record_losses(self, kimg: float, losses: dict) -> None:
         history = self.loss_history + [[round(kimg, 4), {k: round(v, 5) for k, v in losses.items()}]]

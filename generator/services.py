@@ -8,21 +8,16 @@ touch CUDA: "Cannot re-initialize CUDA in forked subprocess").
 
 from __future__ import annotations
 
-import traceback
-from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Q
-from django.utils import timezone
+from django.core.exceptions import ValidationError
 
-from cansite.queues import throttled
+from cansite.status import JobStatus
 from datasets.export import export_dataset
-from datasets.models import Dataset
+from datasets.models import Dataset, dataset_name_validator
 
 from .models import Checkpoint, TrainingRun
-
-ABORT_POLL_S = 1.0
 
 
 class RunError(ValueError):
@@ -36,23 +31,62 @@ def resolve_config(config_name: str, overrides: dict) -> dict:
         gan_cfg, train_cfg = get_config(config_name, **{k: v for k, v in overrides.items() if v is not None})
     except ConfigError as exc:
         raise RunError(str(exc)) from None
+    check_freeze_d(gan_cfg, train_cfg.freeze_d)
     return config_dict(gan_cfg, train_cfg)
+
+
+def parent_network(parent: TrainingRun) -> dict:
+    """A fine-tune keeps the network its weights were trained as (an imported network's shape and
+    classes, an old run's discriminator), with the named config's training schedule."""
+    from dataclasses import asdict
+
+    from generator.gan.config import gan_config_from_dict
+
+    return asdict(gan_config_from_dict(parent.config["gan"]))
+
+
+def check_freeze_d(gan_cfg, freeze_d: int) -> None:
+    """--freeze-d counts the discriminator's block layers: refuse more than it has now, not when
+    training starts (the network is built on the meta device: shapes only, no memory, no time)."""
+    import torch
+
+    from generator.gan.networks import Discriminator
+
+    with torch.device("meta"):
+        count = len(Discriminator(gan_cfg).block_layers())
+    if not 0 <= freeze_d <= count:
+        raise RunError(f"--freeze-d: the {gan_cfg.resolution} px discriminator has {count} block layers; "
+                       f"got {freeze_d}")
+
+
+def check_run_name(name: str) -> None:
+    try:
+        dataset_name_validator(name)
+    except ValidationError:
+        raise RunError(f"--name: {name!r} is not a run name (1-64 letters, digits, '_', '.' or '-', "
+                       "starting with a letter or digit: it names a folder)") from None
 
 
 def create_run(*, name: str, dataset: Dataset, config_name: str, label: str = "", overrides: dict | None = None,
                parent: TrainingRun | None = None, init_checkpoint: str = "") -> TrainingRun:
+    """Validate everything, then create the queued run (nothing is created when a check fails)."""
+    check_run_name(name)
     if TrainingRun.objects.filter(name=name).exists():
         raise RunError(f"--name: a run named {name!r} exists (train it again to continue it)")
     if label and not dataset.images.ok().filter(label=label).exists():
         labels = sorted(set(dataset.images.ok().values_list("label", flat=True)))
         raise RunError(f"--label: {dataset.name} has no downloaded images labelled {label!r} (labels: {labels})")
+    if not dataset.images.ok().exists():
+        raise RunError(f"--dataset: {dataset.name} has no downloaded images yet (run download_images first)")
+    network = {}
     if parent is not None:
         if not parent.latest_checkpoint:
             raise RunError(f"--resume: run {parent.name!r} has no checkpoint yet")
         init_checkpoint = parent.latest_checkpoint
+        network = parent_network(parent)
     if init_checkpoint and not Path(init_checkpoint).is_file():
         raise RunError(f"--from-checkpoint: {init_checkpoint} does not exist")
-    config = resolve_config(config_name, overrides or {})
+    config = resolve_config(config_name, {**network, **(overrides or {})})
     run = TrainingRun(name=name, dataset=dataset, label=label, config_name=config_name, config=config,
                       parent=parent, init_checkpoint=init_checkpoint, total_kimg=config["train"]["kimg"])
     run.full_clean(exclude=["config", "loss_history", "losses", "metrics"])
@@ -64,35 +98,33 @@ def continue_run(run: TrainingRun, *, kimg: float | None = None) -> TrainingRun:
     """Queue a stopped run again: it resumes from its last checkpoint (optionally to more kimg)."""
     if run.is_active and not run.is_stale():
         raise RunError(f"run {run.name!r} is {run.status}; cancel it first or wait")
-    if kimg is not None:
-        run.config = {**run.config, "train": {**run.config["train"], "kimg": kimg}}
-        run.total_kimg = kimg
-    if run.kimg >= run.total_kimg:
+    if run.dataset_id is None:
+        raise RunError(f"--name: run {run.name!r} was imported, not trained here: start a new run from it "
+                       f"with --resume {run.name}")
+    total = run.total_kimg if kimg is None else kimg
+    if run.kimg >= total:
         raise RunError(f"--kimg: run {run.name!r} already trained {run.kimg:g} kimg; ask for more")
-    run.status, run.cancel_requested, run.error, run.finished_at = TrainingRun.Status.QUEUED, False, "", None
+    run.config = {**run.config, "train": {**run.config["train"], "kimg": total}}
+    run.total_kimg = total
+    run.requeue()
     run.save()
     return run
 
 
 def training_data_dir(run: TrainingRun) -> Path:
     """The run's images squared and resized to the config's resolution, cached for later runs."""
-    resolution = run.resolution
-    folder = Path(settings.MEDIA_ROOT) / "gan-data" / run.dataset.name / f"{run.label or 'all'}-{resolution}px"
-    summary = export_dataset(dataset=run.dataset, dest=folder, square=True, size=resolution,
-                             labels=[run.label] if run.label else None)
+    # Squaring and resizing LESION130k at 512 px takes many minutes: keep the heartbeat fresh meanwhile.
+    return prepared_images(run.dataset, run.label, run.resolution, beat=run.beat)
+
+
+def prepared_images(dataset: Dataset, label: str, resolution: int, *, beat=None) -> Path:
+    """A dataset's images (one label, or all) squared and resized, cached under MEDIA_ROOT/gan-data."""
+    folder = Path(settings.MEDIA_ROOT) / "gan-data" / dataset.name / f"{label or 'all'}-{resolution}px"
+    summary = export_dataset(dataset=dataset, dest=folder, square=True, size=resolution,
+                             labels=[label] if label else None, progress=beat)
     if summary.written + summary.skipped == 0:
-        raise RunError(f"dataset {run.dataset.name}{f' label {run.label}' if run.label else ''} has no images")
+        raise RunError(f"dataset {dataset.name}{f' label {label}' if label else ''} has no images")
     return folder
-
-
-def claim(run_id: int, job_id: str) -> bool:
-    """Take the run for this job. A job may run twice: only a queued run, a run this same job
-    id held before its worker died (RQ retried it), or a silent one is taken."""
-    stale = timezone.now() - timedelta(minutes=5)
-    takeable = Q(status=TrainingRun.Status.QUEUED) | Q(status=TrainingRun.Status.RUNNING) & (
-        Q(job_id=job_id) & ~Q(job_id="") | Q(heartbeat__lt=stale) | Q(heartbeat__isnull=True))
-    return bool(TrainingRun.objects.filter(takeable, id=run_id).update(
-        status=TrainingRun.Status.RUNNING, heartbeat=timezone.now(), job_id=job_id, started_at=timezone.now()))
 
 
 def train_run(*, run_id: int, job_id: str = "", job=None, device=None) -> str:
@@ -101,7 +133,7 @@ def train_run(*, run_id: int, job_id: str = "", job=None, device=None) -> str:
     from generator.gan.config import gan_config_from_dict, train_config_from_dict
     from generator.gan.train import train
 
-    if not claim(run_id, job_id):
+    if not TrainingRun.claim(run_id, job_id):
         return "skipped"
     run = TrainingRun.objects.select_related("dataset").get(id=run_id)
     try:
@@ -110,18 +142,13 @@ def train_run(*, run_id: int, job_id: str = "", job=None, device=None) -> str:
         result = train(train_config_from_dict(run.config["train"]), gan_config_from_dict(run.config["gan"]),
                        data_dir, run.out_dir, resume_from=resume,
                        init_from=None if resume else (run.init_checkpoint or None),
-                       progress_fn=ProgressWriter(run, job), abort_fn=abort_flag(run.id), device=device)
-    except Exception:
-        TrainingRun.objects.filter(id=run.id).update(status=TrainingRun.Status.FAILED, error=traceback.format_exc(),
-                                                     finished_at=timezone.now())
+                       progress_fn=ProgressWriter(run, job), abort_fn=run.cancel_flag(), device=device)
+    except Exception as exc:
+        run.fail(exc)
         raise
-    status = TrainingRun.Status.DONE if result["status"] == "done" else TrainingRun.Status.CANCELLED
-    TrainingRun.objects.filter(id=run.id).update(status=status, finished_at=timezone.now(), eta_s=None)
+    status = JobStatus.DONE if result["status"] == "done" else JobStatus.CANCELLED
+    run.finish(status, eta_s=None)
     return status
-
-
-def abort_flag(run_id: int):
-    return throttled(lambda: TrainingRun.objects.filter(id=run_id, cancel_requested=True).exists(), ABORT_POLL_S)
 
 
 class ProgressWriter:
@@ -139,9 +166,9 @@ class ProgressWriter:
             run.record_losses(info["kimg"], info["losses"])
         if info.get("checkpoint"):
             self.record_checkpoint(info)
-        run.heartbeat = timezone.now()
         run.save(update_fields=["kimg", "augment_p", "sec_per_kimg", "eta_s", "losses", "loss_history",
-                                "latest_checkpoint", "latest_grid", "heartbeat"])
+                                "latest_checkpoint", "latest_grid"])
+        run.beat(force=True)
         if self.job is not None:
             self.job.meta["progress"] = {k: info.get(k) for k in ("kimg", "total_kimg", "sec_per_kimg", "eta_s",
                                                                    "augment_p", "losses")}
@@ -152,14 +179,6 @@ class ProgressWriter:
         self.run.latest_checkpoint, self.run.latest_grid = info["checkpoint"], grid
         Checkpoint.objects.update_or_create(run=self.run, path=info["checkpoint"],
                                             defaults={"kimg": info["kimg"], "grid": grid})
-
-
-def request_cancel(run: TrainingRun) -> bool:
-    """Ask a run to stop at its next step (it keeps a checkpoint); a queued run stops at once."""
-    if run.status == TrainingRun.Status.QUEUED:
-        return bool(TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.QUEUED).update(
-            status=TrainingRun.Status.CANCELLED, cancel_requested=True, finished_at=timezone.now()))
-    return bool(TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.RUNNING).update(cancel_requested=True))
 
 
 def checkpoint_of(run: TrainingRun) -> str:

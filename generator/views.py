@@ -10,7 +10,6 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from . import services
 from .charts import loss_curves
 from .models import TrainingRun
 
@@ -48,7 +47,7 @@ def run_grid(request, name: str):
 @require_POST
 def cancel_run(request, name: str):
     run = get_object_or_404(TrainingRun, name=name)
-    if services.request_cancel(run):
+    if run.request_cancel():
         messages.info(request, f"{run.name}: cancel requested; it stops at its next step and keeps a checkpoint.")
     else:
         messages.warning(request, f"{run.name} is {run.status}: nothing to cancel.")

@@ -6,20 +6,23 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+from tests.shared_data import REPO, SHARED_DATA, in_ci, require  # noqa: F401 - re-exported for the tests
 
 
 def shared_path(*parts: str) -> Path:
-    """A file under ../shared/data; its absence is an error, not a skip: the real data is required."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.fail(f"real test data missing: {path} (the repo expects ../shared/data beside it)")
-    return path
+    """A file under ../shared/data: a skip on a developer's clone without it, a failure under CI=true."""
+    return require(SHARED_DATA.joinpath(*parts), "real test data")
+
+
+@pytest.fixture
+def dataset(tmp_path, media_root):
+    """'lesions': a folder dataset of 8 painted melanoma and 8 nevus images, imported (for GAN runs)."""
+    from datasets.models import Dataset
+    from datasets.services import import_folder
+    from tests.generator.factory import make_lesion_folder
+
+    import_folder(path=make_lesion_folder(tmp_path / "lesions"), name="lesions")
+    return Dataset.objects.get(name="lesions")
 
 
 @pytest.fixture
@@ -57,7 +60,9 @@ def database_url() -> str:
 
 
 def subprocess_env(media_root: Path, **extra: str) -> dict:
-    return {**os.environ, "DATABASE_URL": database_url(), "MEDIA_ROOT": str(media_root), **extra}
+    # The browser tests' permission to use the ORM beside Playwright's event loop stays in this process.
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    return {**env, "DATABASE_URL": database_url(), "MEDIA_ROOT": str(media_root), **extra}
 
 
 def real_queue(name: str, redis_url: str):
@@ -80,3 +85,17 @@ def run_burst_worker(queue: str, media_root: Path, redis_url: str, timeout: floa
                             timeout=timeout)
     assert worker.returncode == 0, worker.stderr
     return worker
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium through Playwright. Missing: a failure under CI=true, a skip elsewhere."""
+    from tests.browser import chromium_missing, launch
+
+    reason = chromium_missing()
+    if reason:
+        if in_ci():
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with launch() as browser:
+        yield browser

@@ -1,1 +1,155 @@
-"""Turing test sets, participants and answers: the models arrive with the Turing test issue."""
+"""Turing test sets, their images, participants and answers.
+
+A TuringSet is one build of set N (1..19): rebuilding with --force archives the old build
+(`archived_at`) with its participants and answers, and creates a new row, so nothing is deleted.
+A TuringImage is one re-encoded file served under an opaque token. A Participant takes one set
+build in an order drawn for them (`order`, image ids; an attention check repeats one, and a catch
+trial, an obvious test pattern, sits somewhere inside), and an Answer is one trial. "One answer per
+participant per image" and "one answer per trial" are database constraints.
+"""
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from datasets.models import ImageRecord
+
+
+class Truth(models.TextChoices):
+    REAL = "real", "Real"
+    SYNTHETIC = "synthetic", "Synthetic"
+
+
+class Feedback(models.TextChoices):
+    NONE = "none", "Never"
+    EACH = "each", "After each answer"
+    END = "end", "At the end"
+
+
+class Kind(models.TextChoices):
+    LESION = "lesion", "Lesion photograph"
+    CATCH = "catch", "Catch trial (test pattern)"
+
+
+class Profile(models.TextChoices):
+    DERMATOLOGIST = "dermatologist", "Dermatologist"
+    RESIDENT = "resident", "Dermatology resident"
+    PHYSICIAN = "physician", "Other physician"
+    HEALTH = "health", "Other health professional"
+    LAYPERSON = "layperson", "Layperson"
+
+
+class TuringSetQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(archived_at__isnull=True)
+
+
+class TuringSet(models.Model):
+    number = models.PositiveSmallIntegerField(help_text="N in /turing/?q=N.")
+    feedback = models.CharField(max_length=8, choices=Feedback.choices, default=Feedback.END)
+    seed = models.BigIntegerField()
+    composition = models.JSONField(default=dict, help_text="Counts by half, source dataset and class.")
+    build_options = models.JSONField(default=dict, help_text="The build command's resolved flags.")
+    consent_text = models.TextField(blank=True, help_text="Blank: settings.TURING_CONSENT_TEXT.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    archived_at = models.DateTimeField(null=True, blank=True, help_text="Set when a --force rebuild replaced it.")
+
+    objects = TuringSetQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["number", "-created_at"]
+        constraints = [models.UniqueConstraint(fields=["number"], condition=Q(archived_at__isnull=True),
+                                               name="one_current_build_per_set")]
+
+    def __str__(self) -> str:
+        return f"set {self.number}" + (" (archived)" if self.archived_at else "")
+
+
+class TuringImage(models.Model):
+    turing_set = models.ForeignKey(TuringSet, on_delete=models.PROTECT, related_name="images")
+    token = models.CharField(max_length=32, unique=True)
+    truth = models.CharField(max_length=10, choices=Truth.choices)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.LESION,
+                            help_text="A catch trial is a test pattern: kept out of every score, it flags "
+                                      "whoever calls it real.")
+    label = models.CharField(max_length=16, blank=True, help_text="melanoma or nevus (blank for a catch trial)")
+    record = models.ForeignKey(ImageRecord, null=True, on_delete=models.SET_NULL, related_name="+")
+    origin_dataset = models.CharField(max_length=64)
+    origin_item = models.CharField(max_length=64)
+    file = models.CharField(max_length=255, help_text="Relative to MEDIA_ROOT; named by the token.")
+    bytes = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["turing_set", "id"]
+
+    def __str__(self) -> str:
+        return self.token
+
+
+class Participant(models.Model):
+    public_id = models.CharField(max_length=32, unique=True, help_text="Anonymous id, also in the session.")
+    turing_set = models.ForeignKey(TuringSet, on_delete=models.PROTECT, related_name="participants")
+    profile = models.CharField(max_length=16, choices=Profile.choices, blank=True)
+    years = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Years of experience.")
+    ip_hash = models.CharField(max_length=64, db_index=True, help_text="Salted hash, for rate limiting only.")
+    order = models.JSONField(help_text="Image ids in the order shown; a repeated id is an attention check.")
+    position = models.PositiveSmallIntegerField(default=0, help_text="Trials answered so far.")
+    shown_at = models.DateTimeField(null=True, blank=True, help_text="When the current image was sent.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attention_failed = models.PositiveSmallIntegerField(default=0, help_text="Repeats given another answer.")
+    catch_failed = models.PositiveSmallIntegerField(default=0, help_text="Catch test patterns called real.")
+    fast_answers = models.PositiveSmallIntegerField(default=0)
+    flagged = models.BooleanField(default=False, help_text="Left out of the default analysis.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["ip_hash", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    @property
+    def total(self) -> int:
+        return len(self.order)
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+    @property
+    def flag_reasons(self) -> list[str]:
+        """Why the participant is flagged, in words for researchers (empty when they are not)."""
+        if not self.flagged:
+            return []
+        reasons = [(self.catch_failed, "catch test pattern called real"),
+                   (self.attention_failed, "repeated image answered differently"),
+                   (self.fast_answers, "answer faster than the time limit")]
+        return [f"{n} {text}" for n, text in reasons if n]
+
+
+class Answer(models.Model):
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="answers")
+    image = models.ForeignKey(TuringImage, on_delete=models.PROTECT, related_name="answers")
+    position = models.PositiveSmallIntegerField(help_text="Trial index, from 0.")
+    repeat = models.BooleanField(default=False, help_text="The attention check's second showing.")
+    answer = models.CharField(max_length=10, choices=Truth.choices)
+    confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_ms = models.PositiveIntegerField()
+    fast = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["participant", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "image", "repeat"], name="one_answer_per_image"),
+            models.UniqueConstraint(fields=["participant", "position"], name="one_answer_per_trial"),
+            models.CheckConstraint(condition=Q(confidence__isnull=True) | Q(confidence__gte=1, confidence__lte=3),
+                                   name="confidence_1_to_3"),
+        ]
+
+    @property
+    def correct(self) -> bool:
+        return self.answer == self.image.truth

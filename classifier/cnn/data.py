@@ -119,14 +119,19 @@ class ImageCache:
         os.replace(tmp, file)  # atomic: a reader sees the whole array or none
         return arr
 
-    def warm(self, paths, workers: int = 0) -> tuple[list[str], int]:
-        """Decode every uncached image now; return (unreadable paths, decoded count)."""
-        loader = DataLoader(_WarmList(self, list(paths)), batch_size=None, num_workers=workers)
+    def warm(self, paths, workers: int = 0, progress_fn=None) -> tuple[list[str], int]:
+        """Decode every uncached image now; return (unreadable paths, decoded count).
+        ``progress_fn({"phase": "cache", "done": i, "images": n})`` after each image (a caller's
+        heartbeat: decoding a large set takes minutes)."""
+        paths = list(paths)
+        loader = DataLoader(_WarmList(self, paths), batch_size=None, num_workers=workers)
         bad, decoded = [], 0
-        for path, ok, n in loader:
+        for done, (path, ok, n) in enumerate(loader, 1):
             decoded += n
             if not ok:
                 bad.append(path)
+            if progress_fn:
+                progress_fn({"phase": "cache", "done": done, "images": len(paths)})
         if self.dir is None:
             decoded = 0  # nothing was kept; later reads decode again
         return bad, decoded

@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 
 @torch.no_grad()
 def score_items(model, norm, items, cache: ImageCache, *, device, batch: int = 64,
-                workers: int = 0) -> np.ndarray:
-    """Melanoma probability for each (path, label) item, in order, in eval mode."""
+                workers: int = 0, progress_fn=None) -> np.ndarray:
+    """Melanoma probability for each (path, label) item, in order, in eval mode.
+    ``progress_fn({"phase": "evaluate", "done": n, "images": total})`` after each batch."""
     was_training = model.training
     model.eval()
     loader = make_loader(ImageDataset(items, cache), batch=batch, train=False, workers=workers,
@@ -40,6 +41,8 @@ def score_items(model, norm, items, cache: ImageCache, *, device, batch: int = 6
     for x, _ in loader:
         logits = model(norm(x.to(device, non_blocking=True, memory_format=torch.channels_last)))
         out.append(torch.softmax(logits.float(), dim=1)[:, 1].cpu())
+        if progress_fn:
+            progress_fn({"phase": "evaluate", "done": sum(len(o) for o in out), "images": len(items)})
     model.train(was_training)
     return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
 
@@ -62,16 +65,17 @@ def _items(images) -> list[tuple[str, int | None]]:
     return [(str(i[0]), i[1]) if isinstance(i, (tuple, list)) else (str(i), None) for i in images]
 
 
-def _predict_loaded(model, norm, ckpt, images, *, device, batch, workers, cache_dir):
+def _predict_loaded(model, norm, ckpt, images, *, device, batch, workers, cache_dir, progress_fn=None):
     items = _items(images)
     with tempfile.TemporaryDirectory(prefix="cnn-predict-") as tmp:
         # Decoding through a cache, even a throwaway one, finds unreadable files first.
         cache = ImageCache(cache_dir or tmp, ckpt["config"]["img_size"])
-        bad, _ = cache.warm([p for p, _ in items], workers=workers)
+        bad, _ = cache.warm([p for p, _ in items], workers=workers, progress_fn=progress_fn)
         unreadable = set(bad)
         items = [it for it in items if it[0] not in unreadable]
         scored = [(p, -1 if label is None else label) for p, label in items]
-        probs = score_items(model, norm, scored, cache, device=device, batch=batch, workers=workers)
+        probs = score_items(model, norm, scored, cache, device=device, batch=batch, workers=workers,
+                            progress_fn=progress_fn)
     return [(p, label, float(q)) for (p, label), q in zip(items, probs)]
 
 
@@ -97,10 +101,10 @@ def predict(checkpoint_path, images, *, batch: int = 64, device: str = "auto",
 
 
 def evaluate(checkpoint_path, images, *, batch: int = 64, device: str = "auto",
-             workers: int = 0, cache_dir=None) -> dict:
+             workers: int = 0, cache_dir=None, progress_fn=None) -> dict:
     """Metrics of a checkpoint on labelled images, at 0.5 and at its Youden threshold.
 
-    Arguments as ``predict``. Returns {"n", "checkpoint", "youden_threshold",
+    Arguments as ``predict``, plus ``progress_fn`` (called per decoded image and per batch). Returns {"n", "checkpoint", "youden_threshold",
     "threshold_source", "at_05" (threshold 0.5), "at_youden" (None when the checkpoint
     has no threshold), "predictions": [{"path", "label", "prob"}]}; each "at_*" is
     ``metrics.binary_metrics``'s dict. (Keys avoid dots so templates can read them.)
@@ -108,7 +112,7 @@ def evaluate(checkpoint_path, images, *, batch: int = 64, device: str = "auto",
     dev = _device(device)
     model, norm, meta = load_model(checkpoint_path, dev)
     rows = _predict_loaded(model, norm, meta, images, device=dev, batch=batch, workers=workers,
-                           cache_dir=cache_dir)
+                           cache_dir=cache_dir, progress_fn=progress_fn)
     if any(label is None for _, label, _ in rows):
         raise ValueError("evaluate needs labelled images (DIR/<melanoma|nevus>/...)")
     y = [label for _, label, _ in rows]

@@ -105,7 +105,7 @@ def _prepare_data(cfg, train_dirs, out_dir, val_fraction, workers, progress_fn):
     cache = ImageCache(cfg.cache_dir or Path(out_dir) / "image-cache", cfg.img_size)
     if progress_fn:
         progress_fn({"phase": "cache", "images": len(items)})
-    bad, decoded = cache.warm([p for p, _ in items], workers=workers)
+    bad, decoded = cache.warm([p for p, _ in items], workers=workers, progress_fn=progress_fn)
     for path in bad:
         log.warning("skipping unreadable image %s", path)
     unreadable = set(bad)

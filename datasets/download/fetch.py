@@ -196,11 +196,15 @@ class Fetcher:
 
     def _follow_redirects(self, url: str) -> tuple[bytes, int]:
         for _hop in range(self.settings.max_redirects + 1):
-            parts = urlsplit(url)
+            try:  # a manifest or a Location header may hold https://[::1 or a port of 99999
+                parts = urlsplit(url)
+                port = parts.port or (443 if parts.scheme == "https" else 80)
+            except ValueError as exc:
+                raise Refused("bad-url", f"cannot fetch {url[:200]!r}: {exc}") from None
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise Refused("bad-url", f"cannot fetch {url!r}")
+                raise Refused("bad-url", f"cannot fetch {url[:200]!r}")
             if not self.settings.allow_private:
-                check_host_is_public(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+                check_host_is_public(parts.hostname, port)
             with self.limit(url):
                 outcome = self._get_once(url)
             if isinstance(outcome, str):
@@ -235,6 +239,8 @@ class Fetcher:
             raise Refused("bad-url", short(exc)) from None
         except requests.exceptions.RequestException as exc:
             raise Retryable("connection-error", short(exc)) from None
+        except ValueError as exc:  # requests parses a redirect's Location even when it does not follow it
+            raise Refused("bad-url", short(exc)) from None
 
     def _read_body(self, response: requests.Response, deadline: float) -> bytes:
         cap = self.settings.max_bytes

@@ -17,8 +17,11 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-# Pillow's own limit (89 MP) warns, and refuses only at twice that: we refuse at the limit.
+# Pillow's own limit (89 MP) warns, and refuses only at twice that: we refuse at the limit, on both
+# paths (downloads and folder imports).
 MAX_PIXELS = 89_478_485
+# File names that are images, on every path that looks at file names (folder imports).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB,
               cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
 
@@ -48,9 +51,7 @@ def decode(data: bytes, max_pixels: int = MAX_PIXELS) -> Decoded:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-            width, height = image.size
-            if width * height > max_pixels:
-                raise ImageFailure("decompression-bomb", f"{width}x{height} exceeds {max_pixels} pixels")
+            check_pixels(*image.size, max_pixels)
             image.seek(0)  # animated GIF/WebP/APNG: the first frame
             image.load()
             ImageOps.exif_transpose(image, in_place=True)  # no copy of a megapixel image
@@ -64,6 +65,12 @@ def decode(data: bytes, max_pixels: int = MAX_PIXELS) -> Decoded:
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         reason = "truncated" if "truncated" in str(exc) or isinstance(exc, EOFError) else "corrupt-image"
         raise ImageFailure(reason, f"{type(exc).__name__}: {exc}") from None
+
+
+def check_pixels(width: int, height: int, max_pixels: int = MAX_PIXELS) -> None:
+    """Refuse an image before decoding it: Pillow reads only the header to know its size."""
+    if width * height > max_pixels:
+        raise ImageFailure("decompression-bomb", f"{width}x{height} exceeds {max_pixels} pixels")
 
 
 def to_rgb(image: Image.Image) -> np.ndarray:

@@ -33,6 +33,7 @@ class Target:
     box: tuple[float, float, float, float]
     path: Path  # where the crop goes
     relative: str  # the same path, as stored on the row
+    label: str = ""  # the row's label when planned: the result lands only if it still is (and the URL, box)
 
 
 @dataclass(slots=True)

@@ -22,7 +22,7 @@ import importlib
 _EXPORTS = {
     "GANConfig": "config", "TrainConfig": "config", "ConfigError": "config", "CONFIGS": "config",
     "get_config": "config", "load_generator": "checkpoint", "load_checkpoint": "checkpoint",
-    "latest_checkpoint": "checkpoint", "generate_images": "sample", "parse_seeds": "sample",
+    "latest_checkpoint": "checkpoint", "generate_images": "sample", "parse_seeds": "seeds",
     "fid_kid": "metrics",
 }  # train, project and morph are also module names: import them as generator.gan.train.train etc.
 

@@ -6,7 +6,8 @@ describes one training run. Named configs live in `CONFIGS`:
 
     tiny   32 px, narrow; trains on a laptop CPU in minutes (tests, `make demo`)
     paper  512 px, StyleGAN2 "stylegan2" config with a mapping network of depth 2,
-           gamma 8.2, batch 16, glr = dlr = 0.003, mirror (the CAN pretraining run)
+           gamma 8.2, batch 16, glr = dlr = 0.003, mirror, activations clamped to +-256
+           (the CAN pretraining run)
 
     >>> gan_cfg, train_cfg = get_config("paper", gamma=32.0, freeze_d=13, kimg=500)
 
@@ -19,6 +20,7 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 
 MIXED_PRECISION_CHOICES = ("auto", "on", "off")
+D_ARCHITECTURES = (1, 2)
 
 
 class ConfigError(ValueError):
@@ -39,6 +41,13 @@ class GANConfig:
     mbstd_group: int = 4  # minibatch standard deviation group size
     mbstd_channels: int = 1
     w_avg_beta: float = 0.995  # decay of the tracked w average used for truncation
+    # Activations of every convolution are clamped to +-conv_clamp (None = never), as the reference
+    # does in its mixed-precision configuration; it keeps float16/bfloat16 from overflowing.
+    conv_clamp: float | None = None
+    # 2: the reference StyleGAN2 discriminator (stride-2 downsampling convolutions, a mapping
+    # network for the class). 1: ours before that fix; checkpoints without the field are v1.
+    d_architecture: int = 2
+    d_mapping_layers: int = 8  # depth of the discriminator's class mapping network (v2, conditional)
 
     def channels(self, res: int) -> int:
         return min(self.channel_base // res, self.channel_max)
@@ -67,6 +76,12 @@ class GANConfig:
             raise ConfigError(f"mapping_lr_mul: must be in (0, 1], got {self.mapping_lr_mul}")
         if not 0.0 <= self.w_avg_beta < 1.0:
             raise ConfigError(f"w_avg_beta: must be in [0, 1), got {self.w_avg_beta}")
+        if self.conv_clamp is not None and not self.conv_clamp > 0:
+            raise ConfigError(f"conv_clamp: must be > 0 or None (no clamp), got {self.conv_clamp}")
+        if self.d_architecture not in D_ARCHITECTURES:
+            raise ConfigError(f"d_architecture: must be one of {D_ARCHITECTURES}, got {self.d_architecture}")
+        if self.d_mapping_layers < 1:
+            raise ConfigError(f"d_mapping_layers: must be >= 1, got {self.d_mapping_layers}")
         if self.channels(self.resolution) < 1:
             raise ConfigError(f"channel_base: {self.channel_base} gives no channels at {self.resolution} px")
         return self
@@ -136,7 +151,7 @@ CONFIGS: dict[str, tuple[GANConfig, TrainConfig]] = {
     ),
     "paper": (
         GANConfig(resolution=512, z_dim=512, w_dim=512, mapping_layers=2, channel_base=32768,
-                  channel_max=512),
+                  channel_max=512, conv_clamp=256.0),
         TrainConfig(kimg=10000.0, batch=16, glr=0.003, dlr=0.003, gamma=8.2, r1_interval=16,
                     pl_weight=2.0, pl_interval=4, style_mixing=0.9, ema_kimg=10.0, mirror=True,
                     ada_kimg=500.0, checkpoint_every_kimg=200.0, grid_seeds=tuple(range(32))),
@@ -163,9 +178,13 @@ def get_config(name: str, **overrides) -> tuple[GANConfig, TrainConfig]:
 
 
 def gan_config_from_dict(data: dict) -> GANConfig:
-    """Rebuild a GANConfig from `asdict()` output (as stored in checkpoints), ignoring unknown keys."""
+    """Rebuild a GANConfig from `asdict()` output (as stored in checkpoints), ignoring unknown keys.
+
+    A dict without `d_architecture` was written before the reference discriminator: it is v1.
+    """
     known = field_names(GANConfig)
-    return GANConfig(**{k: v for k, v in data.items() if k in known}).validate()
+    values = {"d_architecture": 1, **{k: v for k, v in data.items() if k in known}}
+    return GANConfig(**values).validate()
 
 
 def train_config_from_dict(data: dict) -> TrainConfig:
@@ -183,5 +202,5 @@ def config_dict(gan_cfg: GANConfig, train_cfg: TrainConfig) -> dict:
     return {"gan": asdict(gan_cfg), "train": asdict(train_cfg)}
 
 
-__all__ = ["ConfigError", "GANConfig", "TrainConfig", "CONFIGS", "get_config",
+__all__ = ["D_ARCHITECTURES", "ConfigError", "GANConfig", "TrainConfig", "CONFIGS", "get_config",
            "gan_config_from_dict", "train_config_from_dict", "config_dict"]

@@ -7,7 +7,9 @@ convolutions starting from a learned constant, per-layer noise, and the
 upsampling); a residual discriminator ending in a minibatch standard
 deviation layer. Every weight uses the equalized learning rate: it is stored
 as N(0, 1) and scaled by 1/sqrt(fan_in) at run time, so Adam sees every layer
-at the same scale.
+at the same scale. With the same weights, both networks compute what the
+StyleGAN2-ADA reference computes (the discriminator from d_architecture 2 on),
+including its optional clamp of convolution outputs (cfg.conv_clamp).
 
 Only stock PyTorch ops are used (no custom CUDA kernels), so the same code
 runs on CPU, CUDA and the meta device, and supports the double backward that
@@ -58,6 +60,10 @@ def downsample2x(x: torch.Tensor) -> torch.Tensor:
     return blur(x, pad=1, stride=2)
 
 
+def clamp(x: torch.Tensor, limit: float | None) -> torch.Tensor:
+    return x if limit is None else x.clamp(-limit, limit)
+
+
 def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
 
@@ -81,22 +87,39 @@ class EqualLinear(nn.Module):
 
 
 class EqualConv2d(nn.Module):
-    """Plain convolution with equalized learning rate; `down` blurs and halves the input first."""
+    """Plain convolution with equalized learning rate, an optional activation clamp, and two ways
+    to halve the resolution:
+
+    down="stride" (the reference): blur the full-resolution map, then convolve it with stride 2.
+    down="half" (our v1 discriminator): blur and halve first, then convolve at half resolution.
+    For a 1x1 kernel the two are the same function.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, kernel: int, *, bias: bool = True,
-                 activate: bool = False, down: bool = False):
+                 activate: bool = False, down: str | None = None, clamp: float | None = None):
         super().__init__()
+        if down not in (None, "stride", "half"):
+            raise ValueError(f"down: must be None, 'stride' or 'half', got {down!r}")
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel, kernel))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.weight_gain = 1.0 / math.sqrt(in_channels * kernel * kernel)
-        self.activate, self.down, self.padding = activate, down, kernel // 2
+        self.activate, self.down, self.padding, self.clamp = activate, down, kernel // 2, clamp
 
     def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
-        if self.down:
-            x = downsample2x(x)
-        x = F.conv2d(x, self.weight * self.weight_gain, self.bias, padding=self.padding)
+        weight = self.weight * self.weight_gain
+        if self.down == "stride" and self.padding > 0:
+            # One more pixel of padding per side than "same": the 4-tap blur then grows the map
+            # by one, and the stride-2 conv lands exactly on half the resolution.
+            x = F.conv2d(blur(x, pad=self.padding + 1), weight, self.bias, stride=2)
+        else:
+            if self.down is not None:
+                x = downsample2x(x)
+            x = F.conv2d(x, weight, self.bias, padding=self.padding)
         x = lrelu(x) if self.activate else x
-        return x * gain if gain != 1.0 else x
+        x = x * gain if gain != 1.0 else x
+        # As in the reference, the limit scales with the gain: a residual branch (gain sqrt(1/2)) is
+        # clamped at conv_clamp * sqrt(1/2).
+        return x if self.clamp is None else x.clamp(-self.clamp * gain, self.clamp * gain)
 
 
 class ModulatedConv2d(nn.Module):
@@ -138,7 +161,8 @@ class ModulatedConv2d(nn.Module):
 class SynthesisLayer(nn.Module):
     """Modulated 3x3 conv + per-pixel noise with a learned strength + bias + leaky ReLU."""
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, *, up: bool = False):
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, *, up: bool = False,
+                 clamp: float | None = None):
         super().__init__()
         self.conv = ModulatedConv2d(in_channels, out_channels, w_dim, 3, up=up)
         # Strength starts at 0: noise is something the generator learns to use.
@@ -146,7 +170,7 @@ class SynthesisLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channels))
         # A fixed noise image makes noise_mode="const" reproducible and lives in the checkpoint.
         self.register_buffer("noise_const", torch.randn(resolution, resolution))
-        self.resolution = resolution
+        self.resolution, self.clamp = resolution, clamp
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
         x = self.conv(x, w)
@@ -155,19 +179,20 @@ class SynthesisLayer(nn.Module):
             x = x + noise * self.noise_strength.to(x.dtype)
         elif noise_mode == "const":
             x = x + (self.noise_const * self.noise_strength).to(x.dtype)
-        return lrelu(x + self.bias.to(x.dtype)[None, :, None, None])
+        return clamp(lrelu(x + self.bias.to(x.dtype)[None, :, None, None]), self.clamp)
 
 
 class ToRGB(nn.Module):
     """Modulated 1x1 conv to image channels, not demodulated (colour scale must be learnable)."""
 
-    def __init__(self, in_channels: int, img_channels: int, w_dim: int):
+    def __init__(self, in_channels: int, img_channels: int, w_dim: int, clamp: float | None = None):
         super().__init__()
         self.conv = ModulatedConv2d(in_channels, img_channels, w_dim, 1, demodulate=False)
         self.bias = nn.Parameter(torch.zeros(img_channels))
+        self.clamp = clamp
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        return self.conv(x, w) + self.bias.to(x.dtype)[None, :, None, None]
+        return clamp(self.conv(x, w) + self.bias.to(x.dtype)[None, :, None, None], self.clamp)
 
 
 class SynthesisBlock(nn.Module):
@@ -180,9 +205,10 @@ class SynthesisBlock(nn.Module):
             self.const = nn.Parameter(torch.randn(out_channels, 4, 4))
             self.conv0 = None
         else:
-            self.conv0 = SynthesisLayer(in_channels, out_channels, cfg.w_dim, resolution, up=True)
-        self.conv1 = SynthesisLayer(out_channels, out_channels, cfg.w_dim, resolution)
-        self.torgb = ToRGB(out_channels, cfg.img_channels, cfg.w_dim)
+            self.conv0 = SynthesisLayer(in_channels, out_channels, cfg.w_dim, resolution, up=True,
+                                        clamp=cfg.conv_clamp)
+        self.conv1 = SynthesisLayer(out_channels, out_channels, cfg.w_dim, resolution, clamp=cfg.conv_clamp)
+        self.torgb = ToRGB(out_channels, cfg.img_channels, cfg.w_dim, clamp=cfg.conv_clamp)
         self.num_conv = 1 if self.conv0 is None else 2
 
     def forward(self, x, img, ws: torch.Tensor, noise_mode: str):
@@ -286,12 +312,14 @@ def minibatch_std(x: torch.Tensor, group_size: int, num_channels: int) -> torch.
 class DiscriminatorBlock(nn.Module):
     """Residual block: (fromRGB), conv0, downsampling conv1, plus a downsampling 1x1 skip."""
 
-    def __init__(self, in_channels: int, tmp_channels: int, out_channels: int, img_channels: int):
+    def __init__(self, in_channels: int, tmp_channels: int, out_channels: int, cfg: GANConfig):
         super().__init__()
-        self.fromrgb = EqualConv2d(img_channels, tmp_channels, 1, activate=True) if in_channels == 0 else None
-        self.conv0 = EqualConv2d(tmp_channels, tmp_channels, 3, activate=True)
-        self.conv1 = EqualConv2d(tmp_channels, out_channels, 3, activate=True, down=True)
-        self.skip = EqualConv2d(tmp_channels, out_channels, 1, bias=False, down=True)
+        down, kw = ("stride" if cfg.d_architecture >= 2 else "half"), {"clamp": cfg.conv_clamp}
+        self.fromrgb = (EqualConv2d(cfg.img_channels, tmp_channels, 1, activate=True, **kw)
+                        if in_channels == 0 else None)
+        self.conv0 = EqualConv2d(tmp_channels, tmp_channels, 3, activate=True, **kw)
+        self.conv1 = EqualConv2d(tmp_channels, out_channels, 3, activate=True, down=down, **kw)
+        self.skip = EqualConv2d(tmp_channels, out_channels, 1, bias=False, down=down)  # never clamped, as the reference
 
     def forward(self, x: torch.Tensor | None, img: torch.Tensor) -> torch.Tensor:
         if self.fromrgb is not None:
@@ -304,15 +332,35 @@ class DiscriminatorBlock(nn.Module):
         return [m for m in (self.fromrgb, self.conv0, self.conv1, self.skip) if m is not None]
 
 
-class Discriminator(nn.Module):
-    """Residual discriminator; with classes, a projection head: logit = <features, embed(c)> / sqrt(dim).
+class ClassMapping(nn.Module):
+    """Class -> projection vector, as the reference discriminator maps it: a one-hot embedding,
+    normalised to unit second moment, through an MLP slowed by the mapping learning-rate multiplier."""
 
-    "Layer", for freezing, means one parameterised layer, counted from the image input in
-    the order the data flows: per block fromRGB (first block only), conv0, conv1, skip;
-    then the epilogue conv, fc and out; the class embedding (if any) comes last. At 512 px
-    there are 25 (26 with classes), and freezing 13 freezes the 512, 256, 128 and 64 px
-    blocks. This is the same counting as StyleGAN2-ADA's `--freezed`, so numbers from
-    papers carry over.
+    def __init__(self, num_classes: int, dim: int, num_layers: int, lr_mul: float):
+        super().__init__()
+        self.num_classes = num_classes
+        self.embed = EqualLinear(num_classes, dim)
+        self.layers = nn.ModuleList(EqualLinear(dim, dim, lr_mul=lr_mul, activate=True) for _ in range(num_layers))
+
+    def forward(self, c: torch.Tensor) -> torch.Tensor:
+        x = normalize_2nd_moment(self.embed(F.one_hot(c.long(), self.num_classes).float()))
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+class Discriminator(nn.Module):
+    """Residual discriminator; with classes, a projection head: logit = <features, cmap(c)> / sqrt(dim).
+
+    cfg.d_architecture 2 computes what the reference StyleGAN2 discriminator computes (stride-2
+    downsampling convolutions, the class through `ClassMapping`); 1 is ours before that, kept so
+    that older checkpoints load and resume (halve-then-convolve, the class through one linear layer).
+
+    "Layer", for freezing, means one parameterised layer of the blocks, counted from the image
+    input in the order the data flows: per block fromRGB (first block only), conv0, conv1, skip.
+    At 512 px there are 22, and freezing 13 freezes the 512, 256, 128 and 64 px blocks. This is
+    StyleGAN2-ADA's `--freezed` counting, so numbers from papers carry over; like the reference,
+    the epilogue (conv, fc, out) and the class mapping always train.
     """
 
     def __init__(self, cfg: GANConfig):
@@ -321,14 +369,18 @@ class Discriminator(nn.Module):
         resolutions = [2**i for i in range(cfg.log2_res, 2, -1)]
         self.blocks = nn.ModuleList(
             DiscriminatorBlock(0 if res == cfg.resolution else cfg.channels(res), cfg.channels(res),
-                               cfg.channels(res // 2), cfg.img_channels)
+                               cfg.channels(res // 2), cfg)
             for res in resolutions)
         c4 = cfg.channels(4)
-        self.conv = EqualConv2d(c4 + cfg.mbstd_channels, c4, 3, activate=True)
+        self.conv = EqualConv2d(c4 + cfg.mbstd_channels, c4, 3, activate=True, clamp=cfg.conv_clamp)
         self.fc = EqualLinear(c4 * 16, c4, activate=True)
         cmap_dim = c4 if cfg.num_classes else 1
         self.out = EqualLinear(c4, cmap_dim)
-        self.embed = EqualLinear(cfg.num_classes, cmap_dim) if cfg.num_classes else None
+        self.embed = self.mapping = None
+        if cfg.num_classes and cfg.d_architecture >= 2:
+            self.mapping = ClassMapping(cfg.num_classes, cmap_dim, cfg.d_mapping_layers, cfg.mapping_lr_mul)
+        elif cfg.num_classes:
+            self.embed = EqualLinear(cfg.num_classes, cmap_dim)
         self.frozen_layers = 0
 
     def forward(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
@@ -339,25 +391,32 @@ class Discriminator(nn.Module):
             x = minibatch_std(x, self.cfg.mbstd_group, self.cfg.mbstd_channels)
         x = self.fc(self.conv(x).flatten(1))
         x = self.out(x)
-        if self.embed is None:
+        if not self.cfg.num_classes:
             return x
         if c is None:
             raise ValueError("c: this discriminator is class-conditional; pass class indices")
-        cmap = self.embed(F.one_hot(c.long(), self.cfg.num_classes).to(x.dtype))
+        if self.mapping is not None:
+            cmap = self.mapping(c).to(x.dtype)
+        else:
+            cmap = self.embed(F.one_hot(c.long(), self.cfg.num_classes).to(x.dtype))
         return (x * cmap).sum(dim=1, keepdim=True) / math.sqrt(cmap.shape[1])
 
+    def block_layers(self) -> list[nn.Module]:
+        """The layers `freeze` counts (see the class docstring)."""
+        return [layer for block in self.blocks for layer in block.layers()]
+
     def layers(self) -> list[nn.Module]:
-        """Parameterised layers from the input on (see the class docstring)."""
-        found = [layer for block in self.blocks for layer in block.layers()]
-        found += [self.conv, self.fc, self.out]
-        return found + ([self.embed] if self.embed is not None else [])
+        """Every parameterised layer from the input on: the block layers, the epilogue, the class head."""
+        found = self.block_layers() + [self.conv, self.fc, self.out]
+        return found + [m for m in (self.embed, self.mapping) if m is not None]
 
     def freeze(self, num_layers: int) -> None:
-        """Stop training the first `num_layers` layers (0 unfreezes everything)."""
-        layers = self.layers()
-        if not 0 <= num_layers <= len(layers):
-            raise ValueError(f"freeze_d: must be in [0, {len(layers)}], got {num_layers}")
-        for i, layer in enumerate(layers):
+        """Stop training the first `num_layers` block layers (0 unfreezes everything)."""
+        count = len(self.block_layers())
+        if not 0 <= num_layers <= count:
+            raise ValueError(f"freeze_d: must be in [0, {count}] (the discriminator's block layers), "
+                             f"got {num_layers}")
+        for i, layer in enumerate(self.layers()):
             layer.requires_grad_(i >= num_layers)
         self.frozen_layers = num_layers
 

@@ -18,8 +18,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import itertools
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -29,15 +31,7 @@ from PIL import Image
 
 from .checkpoint import load_generator
 from .networks import Generator
-
-
-def parse_seeds(text: str) -> list[int]:
-    """'0-3,7' -> [0, 1, 2, 3, 7] (ranges include both ends)."""
-    seeds: list[int] = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        lo, sep, hi = part.partition("-")
-        seeds.extend(range(int(lo), int(hi) + 1) if sep else [int(lo)])
-    return seeds
+from .seeds import parse_seeds  # noqa: F401 - part of this module's command line
 
 
 def seed_filename(seed: int) -> str:
@@ -146,14 +140,18 @@ def generate_images(ckpt_path: str | Path, seeds: Iterable[int], out_dir: str | 
 
     progress_fn({"done": n, "total": N}) is called after each batch.
     """
-    seeds = list(seeds)
+    if batch_size < 1:
+        raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
+    if not math.isfinite(psi):
+        raise ValueError(f"psi: must be a finite number, got {psi}")
+    seeds = seeds if isinstance(seeds, Sequence) else list(seeds)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     G = load_generator(ckpt_path, device)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
-    for start in range(0, len(seeds), batch_size):
-        batch = seeds[start:start + batch_size]
+    pending = iter(seeds)  # batches are drawn lazily: a long range never exists as a list
+    while batch := list(itertools.islice(pending, batch_size)):
         images = synthesize(G, batch, psi=psi, noise_mode=noise_mode, class_idx=class_idx)
         paths += [save_png(img, out_dir / seed_filename(s)) for s, img in zip(batch, images)]
         if progress_fn is not None:

@@ -42,7 +42,7 @@ from .checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from .config import GANConfig, TrainConfig
+from .config import GANConfig, TrainConfig, gan_config_from_dict
 from .data import ImageFolder, InfiniteBatchSampler, make_loader
 from .loss import (
     discriminator_loss,
@@ -114,7 +114,8 @@ def build_run(train_cfg: TrainConfig, gan_cfg: GANConfig, dataset: ImageFolder, 
 
 
 def _check_same_networks(ckpt: dict, gan_cfg: GANConfig, path) -> None:
-    saved, wanted = ckpt["gan_config"], asdict(gan_cfg)
+    # Through the config class, so that a checkpoint written before a field existed reads as its default.
+    saved, wanted = asdict(gan_config_from_dict(ckpt["gan_config"])), asdict(gan_cfg)
     diff = sorted(k for k in wanted if saved.get(k) != wanted[k])
     if diff:
         raise ValueError(f"{diff[0]}: checkpoint {path} has {saved.get(diff[0])!r}, config has {wanted[diff[0]]!r}")

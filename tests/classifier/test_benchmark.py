@@ -109,16 +109,17 @@ def test_runs_from_scratch_are_marked_not_comparable(sets, client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_experiment_runs_on_a_real_rq_worker(sets, redis_url, media_root):
-    from classifier import jobs, services
-
-    setting = services.resolve_settings(epochs=1, batch=8, img_size=64)
-    benchmark, (experiment,) = services.create_benchmark(name="q", train_specs=["A"], tests=["C"], repeats=1,
-                                                         setting=setting)
-    job = real_queue("gpu", redis_url).enqueue(jobs.run_experiment, experiment.id, job_timeout=jobs.TRAIN_TIMEOUT_S)
+def test_run_benchmark_queues_experiments_that_a_real_rq_worker_runs(sets, redis_url, media_root, settings):
+    """The command's queue branch (REDIS_URL set): enqueued through cansite.queues after commit."""
+    settings.REDIS_URL = redis_url
+    queue = real_queue("gpu", redis_url)
+    call_command("run_benchmark", "--train", "A,B", "--test", "C", "--name", "q", *FAST[:-1])
+    first, second = Experiment.objects.order_by("id")
+    assert queue.count == 2 and first.status == "queued" and first.job_id
+    assert second.request_cancel(), "a queued experiment is cancelled at once"
     run_burst_worker("gpu", media_root, redis_url)
-    job.refresh()
-    assert job.is_finished and job.return_value() == "done", job.get_status()
-    experiment.refresh_from_db()
-    assert experiment.status == "done" and experiment.evaluations.get().done
-    assert Benchmark.objects.get(name="q").rows == ["A"]
+    first.refresh_from_db(), second.refresh_from_db()
+    assert first.status == "done" and first.evaluations.get().done
+    assert second.status == "cancelled" and not second.checkpoint, "the worker skipped the cancelled one"
+    assert queue.fetch_job(first.job_id).return_value() == "done"
+    assert Benchmark.objects.get(name="q").rows == ["A", "B"]

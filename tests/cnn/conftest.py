@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from classifier.cnn.data import scan_dirs, stratified_split
+from tests.shared_data import require
 
 REPO = Path(__file__).resolve().parents[2]
 LESIONS = Path(os.environ.get("CANSITE_LESIONS_DIR", REPO / ".." / "shared" / "data" / "lesions")).resolve()
@@ -43,9 +44,8 @@ def link_items(items, root: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def lesions_dir() -> Path:
-    if not (LESIONS / "melanoma").is_dir() or not (LESIONS / "nevus").is_dir():
-        pytest.fail(f"MED-NODE lesion photos not found at {LESIONS} (expected melanoma/ and nevus/ "
-                    "folders; see shared/data/lesions/SOURCE.md, or set CANSITE_LESIONS_DIR)")
+    for label in ("melanoma", "nevus"):
+        require(LESIONS / label, "MED-NODE lesion photos (or set CANSITE_LESIONS_DIR)")
     return LESIONS
 
 

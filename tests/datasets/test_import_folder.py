@@ -38,10 +38,13 @@ def test_unreadable_files_are_reported_not_fatal(tmp_path, capsys):
     (tmp_path / "naevus" / "cut.jpg").write_bytes(w.truncated_jpeg())
     (tmp_path / "malignantmelanoma" / "notes.txt").write_text("not an image")
     (tmp_path / "malignantmelanoma" / ".DS_Store").write_bytes(b"\x00\x01")
+    (tmp_path / "malignantmelanoma" / "fake.png").write_text("not an image either")
     call_command("import_folder", str(tmp_path), "--name", "odd")
     out, err = capsys.readouterr()
-    assert "cut.jpg: unreadable" in err and "notes.txt: unreadable" in err
-    assert "3 files (melanoma 1, nevus 2): 3 imported, 0 updated, 0 unchanged, 2 unreadable" in out
+    assert "cut.jpg: unreadable" in err and "fake.png: unreadable" in err
+    assert "notes.txt: skipped: not an image file name (.txt" in err
+    assert "3 files (melanoma 1, nevus 2): 3 imported, 0 updated, 0 unchanged, 2 unreadable, 1 skipped" in out
+    assert not ImageRecord.objects.filter(no__endswith=".txt").exists()
     good = ImageRecord.objects.get(no="naevus/good.jpg")
     assert (good.label, good.status, good.width, good.height) == ("nevus", "ok", 120, 80)
     assert ImageRecord.objects.get(no="naevus/cut.jpg").failure_reason == "unreadable"

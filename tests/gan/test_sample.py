@@ -18,7 +18,17 @@ def test_z_for_a_seed_is_numpy_randomstate_randn():
 def test_seed_file_names_are_zero_padded_to_four_digits_and_widen_when_needed():
     assert seed_filename(42) == "seed0042.png"
     assert seed_filename(123456) == "seed123456.png"
-    assert parse_seeds("0-3,7") == [0, 1, 2, 3, 7]
+    assert list(parse_seeds("0-3,7")) == [0, 1, 2, 3, 7]
+
+
+def test_seed_lists_stay_ranges_however_long():
+    seeds = parse_seeds("0-99999999,5")
+    assert len(seeds) == 100_000_001 and seeds[-1] == 5 and seeds[99_999_999] == 99_999_999
+    assert seeds[2:5] == [2, 3, 4] and str(seeds) == "0-99999999,5"
+    with pytest.raises(ValueError, match="'5-2' runs backwards"):
+        parse_seeds("5-2")
+    with pytest.raises(ValueError, match="'x' is not a seed"):
+        parse_seeds("1,x")
 
 
 def test_the_same_checkpoint_seed_and_psi_give_the_same_image(trained_run, tmp_path):

@@ -5,36 +5,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from PIL import Image
 
 from datasets.models import Dataset
-from datasets.services import import_folder
 from generator import services
 from generator.models import TrainingRun
 from tests.conftest import REPO, real_queue, run_burst_worker, subprocess_env
+from tests.generator.factory import KIMG
 
 pytestmark = pytest.mark.django_db
-KIMG = 0.032  # four steps of the tiny config's batch of 8
-
-
-def make_lesion_folder(root: Path, per_label: int = 8) -> Path:
-    rng = np.random.default_rng(0)
-    for label, colour in (("melanoma", (60, 30, 30)), ("nevus", (150, 100, 60))):
-        (root / label).mkdir(parents=True)
-        for i in range(per_label):
-            pixels = np.clip(np.array(colour) + rng.normal(0, 20, (40, 40, 3)), 0, 255).astype(np.uint8)
-            Image.fromarray(pixels).save(root / label / f"{i}.png")
-    return root
-
-
-@pytest.fixture
-def dataset(tmp_path, media_root) -> Dataset:
-    import_folder(path=make_lesion_folder(tmp_path / "lesions"), name="lesions")
-    return Dataset.objects.get(name="lesions")
 
 
 def train(name="run1", **extra):

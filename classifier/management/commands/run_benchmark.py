@@ -3,6 +3,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from cansite.status import public_reason
 from classifier import jobs, services
 
 from ._options import add_training_flags, split, training_settings
@@ -19,8 +20,6 @@ class Command(BaseCommand):
         add_training_flags(parser)
 
     def handle(self, *args, **opts):
-        if opts["repeats"] < 1:
-            raise CommandError("--repeats must be at least 1")
         try:
             setting = training_settings(opts)
             benchmark, experiments = services.create_benchmark(
@@ -32,9 +31,15 @@ class Command(BaseCommand):
         self.stdout.write(f"benchmark {benchmark.name}: {len(experiments)} experiments, {len(todo)} to run, "
                           f"{len(experiments) - len(todo)} already done")
         if opts["now"] or not settings.REDIS_URL:
+            failed = 0
             for i, experiment in enumerate(todo, 1):
-                status = services.run_experiment(experiment_id=experiment.id, job_id=f"now-{experiment.id}")
+                try:  # one experiment's failure is recorded on it and never stops the others
+                    status = services.run_experiment(experiment_id=experiment.id, job_id=f"now-{experiment.id}")
+                except Exception as exc:
+                    failed, status = failed + 1, f"failed: {public_reason(exc)}"
                 self.stdout.write(f"  [{i}/{len(todo)}] {experiment}: {status}")
+            if failed:
+                raise CommandError(f"{failed} of {len(todo)} experiments failed (tracebacks on them in the admin)")
         else:
             with transaction.atomic():
                 for experiment in todo:

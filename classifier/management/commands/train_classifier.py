@@ -3,6 +3,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from cansite.status import public_reason
 from classifier import jobs, services
 from classifier.models import Evaluation
 
@@ -32,7 +33,10 @@ class Command(BaseCommand):
             experiments.append(experiment)
         for experiment in experiments:
             if opts["now"] or not settings.REDIS_URL:
-                status = services.run_experiment(experiment_id=experiment.id, job_id=f"now-{experiment.id}")
+                try:
+                    status = services.run_experiment(experiment_id=experiment.id, job_id=f"now-{experiment.id}")
+                except Exception as exc:  # recorded on the experiment, with its traceback for staff
+                    raise CommandError(f"experiment {experiment.id} failed: {public_reason(exc)}") from None
                 self.report(experiment, status)
             else:
                 with transaction.atomic():

@@ -1,8 +1,11 @@
 """python manage.py download_images --dataset NAME [--workers N] [--per-host N] [--timeout S] ..."""
 import json
+import math
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
+
+from cansite.cli import non_negative_int, positive_float, positive_int
 
 from datasets.downloader import DownloadBusy, DownloadOptions, download_images
 from datasets.models import Dataset
@@ -16,20 +19,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--dataset", required=True, help="Dataset name (as imported).")
         net = parser.add_argument_group("network")
-        net.add_argument("--workers", type=int, default=DEFAULTS.workers,
+        net.add_argument("--workers", type=positive_int, default=DEFAULTS.workers,
                          help=f"Concurrent downloads (default {DEFAULTS.workers}).")
-        net.add_argument("--per-host", type=int, default=DEFAULTS.per_host,
+        net.add_argument("--per-host", type=positive_int, default=DEFAULTS.per_host,
                          help=f"Connections at once to one host (default {DEFAULTS.per_host}).")
-        net.add_argument("--timeout", type=float, default=DEFAULTS.timeout,
+        net.add_argument("--timeout", type=positive_float, default=DEFAULTS.timeout,
                          help=f"Seconds for a connection, a read, and a whole body (default {DEFAULTS.timeout:g}).")
-        net.add_argument("--retries", type=int, default=DEFAULTS.retries,
+        net.add_argument("--retries", type=non_negative_int, default=DEFAULTS.retries,
                          help=f"Extra tries after timeouts, connection errors, 429 and 5xx (default {DEFAULTS.retries}).")
-        net.add_argument("--max-mb", type=float, default=DEFAULTS.max_bytes / 2**20,
+        net.add_argument("--max-mb", type=positive_float, default=DEFAULTS.max_bytes / 2**20,
                          help="Largest body accepted, in MiB (default 30).")
         net.add_argument("--allow-private", action="store_true",
                          help="Allow URLs on loopback/private/link-local addresses (local test servers only).")
         which = parser.add_argument_group("which rows")
-        which.add_argument("--limit", type=int, help="Download at most this many rows.")
+        which.add_argument("--limit", type=positive_int, help="Download at most this many rows (default: all).")
         which.add_argument("--retry-failed", action="store_true",
                            help="Also retry rows that failed for good (404, not an image...); transient "
                                 "failures are always retried.")
@@ -42,11 +45,8 @@ class Command(BaseCommand):
         dataset = Dataset.objects.filter(name=opts["dataset"]).first()
         if dataset is None:
             raise CommandError(f"no dataset named {opts['dataset']!r}")
-        for flag in ("workers", "per_host", "timeout"):
-            if opts[flag] <= 0:
-                raise CommandError(f"--{flag.replace('_', '-')} must be positive")
         options = DownloadOptions(workers=opts["workers"], per_host=opts["per_host"], timeout=opts["timeout"],
-                                  retries=max(0, opts["retries"]), max_bytes=int(opts["max_mb"] * 2**20),
+                                  retries=opts["retries"], max_bytes=math.ceil(opts["max_mb"] * 2**20),
                                   limit=opts["limit"], allow_private=opts["allow_private"],
                                   retry_failed=opts["retry_failed"])
         bar = tqdm(unit="img", disable=opts["verbosity"] < 1 or opts["dry_run"], file=self.stderr._out)
@@ -73,6 +73,9 @@ class Command(BaseCommand):
         else:
             if summary.recovered:
                 self.stdout.write(f"recovered {summary.recovered} rows left in progress by an interrupted run")
+            if summary.stale:
+                self.stdout.write(f"dropped {summary.stale} results: their rows were re-imported with another URL, "
+                                  f"box or label during the run (pending again, for the next run)")
             if summary.failures_by_reason:
                 self.stdout.write("failures by reason:")
                 for reason, n in summary.failures_by_reason.most_common():

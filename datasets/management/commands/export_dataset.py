@@ -4,6 +4,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from cansite.cli import positive_int
+
 from datasets.export import export_dataset
 from datasets.models import Dataset
 
@@ -15,17 +17,15 @@ class Command(BaseCommand):
         parser.add_argument("name", help="Dataset name.")
         parser.add_argument("dest", help="Output folder.")
         parser.add_argument("--square", action="store_true", help="Centre-crop each image to a square.")
-        parser.add_argument("--size", type=int, help="With --square: resize to SIZE x SIZE (e.g. 512).")
+        parser.add_argument("--size", type=positive_int, help="With --square: resize to SIZE x SIZE (e.g. 512).")
         parser.add_argument("--overwrite", action="store_true", help="Rewrite files that are already up to date.")
-        parser.add_argument("--workers", type=int, default=4, help="Threads decoding and resizing (default 4).")
+        parser.add_argument("--workers", type=positive_int, default=4, help="Threads decoding and resizing (default 4).")
         parser.add_argument("--json", action="store_true", help="End with the summary as one JSON object.")
 
     def handle(self, *args, name, dest, **options):
         dataset = Dataset.objects.filter(name=name).first()
         if dataset is None:
             raise CommandError(f"no dataset named {name!r}")
-        if options["size"] is not None and options["size"] < 1:
-            raise CommandError("--size must be a positive number of pixels")
         bar = tqdm(total=dataset.images.ok().count(), unit="img", disable=options["verbosity"] < 1,
                    file=self.stderr._out)
         try:

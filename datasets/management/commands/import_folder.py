@@ -18,13 +18,17 @@ class Command(BaseCommand):
         def report(file, why):
             self.stderr.write(f"{file}: unreadable: {why}")
 
+        def report_skipped(skipped):
+            self.stderr.write(f"{skipped.path}: skipped: {skipped.why}")
+
         try:
-            summary = import_folder(path=path, name=name, on_unreadable=report)
+            summary = import_folder(path=path, name=name, on_unreadable=report, on_skipped=report_skipped)
         except DatasetImportError as exc:
             raise CommandError(str(exc)) from None
         labels = ", ".join(f"{k} {v}" for k, v in sorted(summary.labels.items()))
         self.stdout.write(f"{summary.dataset}: {summary.files} files ({labels}): {summary.imported} imported, "
-                          f"{summary.updated} updated, {summary.unchanged} unchanged, {summary.unreadable} unreadable"
+                          f"{summary.updated} updated, {summary.unchanged} unchanged, {summary.unreadable} unreadable, "
+                          f"{len(summary.skipped)} skipped"
                           f"{f', {summary.missing} no longer on disk (kept)' if summary.missing else ''}")
         if options["json"]:
             self.stdout.write(json.dumps(summary.as_dict(), ensure_ascii=False))

@@ -3,6 +3,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from cansite.cli import non_negative_float, non_negative_int, positive_float, positive_int
+from cansite.status import public_reason
 from datasets.models import Dataset
 from generator import jobs, services
 from generator.models import TrainingRun
@@ -19,17 +21,17 @@ class Command(BaseCommand):
         data.add_argument("--label", default="", help="Train on this label only, e.g. malignantmelanoma.")
         model = parser.add_argument_group("model and schedule")
         model.add_argument("--config", default="tiny", choices=["tiny", "paper"], help="Named config (default tiny).")
-        model.add_argument("--kimg", type=float, help="Thousands of real images to show (fractions allowed).")
-        model.add_argument("--gamma", type=float, help="R1 weight (paper: 8.2 pretraining, 32 fine-tuning).")
-        model.add_argument("--batch", type=int, help="Global batch size (paper: 16).")
+        model.add_argument("--kimg", type=positive_float, help="Thousands of real images to show (fractions allowed).")
+        model.add_argument("--gamma", type=non_negative_float, help="R1 weight (paper: 8.2 pretraining, 32 fine-tuning).")
+        model.add_argument("--batch", type=positive_int, help="Global batch size (paper: 16).")
         model.add_argument("--mirror", action="store_true", default=None, help="Add x-flipped copies of the data.")
-        model.add_argument("--checkpoint-every", type=float, dest="checkpoint_every_kimg",
+        model.add_argument("--checkpoint-every", type=positive_float, dest="checkpoint_every_kimg",
                            help="Write a checkpoint every N kimg.")
         tune = parser.add_argument_group("fine-tuning")
         start = tune.add_mutually_exclusive_group()
         start.add_argument("--resume", metavar="RUN", help="Start from this run's latest checkpoint (transfer).")
         start.add_argument("--from-checkpoint", metavar="PATH", help="Start from this checkpoint file.")
-        tune.add_argument("--freeze-d", type=int, help="Freeze the first N discriminator layers (paper: 13).")
+        tune.add_argument("--freeze-d", type=non_negative_int, help="Freeze the first N discriminator layers (paper: 13).")
         parser.add_argument("--now", action="store_true", help="Train in this process instead of queueing.")
 
     def handle(self, *args, **opts):
@@ -40,7 +42,11 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         if opts["now"] or not settings.REDIS_URL:
             self.stdout.write(f"training {run.name} in this process ({run.config_name}, to {run.total_kimg:g} kimg)")
-            status = services.train_run(run_id=run.id, job_id=f"now-{run.id}-{run.kimg}", job=None)
+            try:
+                status = services.train_run(run_id=run.id, job_id=f"now-{run.id}-{run.kimg}", job=None)
+            except Exception as exc:  # recorded on the run (the traceback for staff): one line here
+                raise CommandError(f"{run.name} failed: {public_reason(exc)} (the traceback is on the run in "
+                                   "the admin)") from None
             run.refresh_from_db()
             self.stdout.write(f"{run.name}: {status} at {run.kimg:.3f} kimg, checkpoint {run.latest_checkpoint}")
             return

@@ -1,0 +1,178 @@
+"""The static export of the seed pages: the live templates rendered into a folder any server can host.
+
+    summary = export_seed_pages(runs=["mel", "nev"], seeds="0-4999", out=Path("site"), workers=4,
+                                base_url="https://example.org/moles")
+
+Every page is rendered from the same template files and the same context functions (seeds.pages)
+as the live site, with `StaticLinks`, so links are relative and the folder works under any prefix
+and from file://. The layout:
+
+    index.html  404.html  sitemap.xml  .manifest.json  static/seeds.css  static/seeds.js
+    <run>/index.html  <run>/page2.html ...            thumbnails of the run, paged
+    <run>/<seed>/index.html                           a seed page
+    <run>/<seed>/morph/<other>/index.html             a morph page
+    img/<checkpoint sha256>/<psi>-<noise>/...         the images, named by their key
+
+Incremental, atomic and deterministic: see seeds.exportfs.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlparse
+from xml.sax.saxutils import escape
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+
+from generator.models import TrainingRun
+
+from . import keys, pages
+from .exportfs import Item, Summary, build, inputs_hash
+from .links import STATIC_FILES, StaticLinks, export_path
+from .models import SeedProfile
+from .selectors import RunSeeds, all_run_seeds
+from .services import PublishError, parse_seed_range
+
+CODE = ("pages.py", "links.py", "export.py", "keys.py", "selectors.py")
+TEMPLATES = ("index.html", "run_index.html", "page.html", "morph.html", "not_found.html", "base.html")
+
+
+class ExportError(ValueError):
+    """The export cannot be made as asked; the message names the flag."""
+
+
+def templates_fingerprint() -> str:
+    """A hash of the seed templates' sources: editing any of them rebuilds every page."""
+    digest = hashlib.sha256()
+    for name in TEMPLATES:
+        for folder in settings.TEMPLATES[0]["DIRS"]:
+            path = Path(folder) / "seeds" / name
+            if path.is_file():
+                digest.update(name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def code_fingerprint() -> str:
+    """The templates, the static files and the code that makes the pages' contexts and paths."""
+    here = Path(__file__).parent
+    parts = [templates_fingerprint()] + [(here / name).read_bytes().hex() for name in CODE]
+    parts += [Path(finders.find(name)).read_bytes().hex() for name in STATIC_FILES]
+    return inputs_hash(parts)
+
+
+def validated(runs: list[str], seeds: str, out: Path, workers: int, base_url: str) -> tuple[int, int]:
+    try:
+        window = parse_seed_range(seeds)
+    except PublishError as exc:
+        raise ExportError(str(exc)) from None
+    if not runs:
+        raise ExportError("--runs: name at least one run")
+    known = set(TrainingRun.objects.filter(name__in=runs).values_list("name", flat=True))
+    missing = [name for name in runs if name not in known]
+    if missing:
+        raise ExportError(f"--runs: no run named {missing[0]!r}")
+    if workers < 1:
+        raise ExportError(f"--workers: {workers} is not a positive number")
+    url = urlparse(base_url)
+    if base_url and (url.scheme not in ("http", "https") or not url.netloc):
+        raise ExportError(f"--base-url: {base_url!r} is not an http(s) URL")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / ".manifest.json").is_file())):
+        raise ExportError(f"--out: {out} exists and is not a seed-page export (it would be replaced)")
+    return window
+
+
+def plan(all_seeds: list[RunSeeds], base_url: str) -> list[Item]:
+    """Every file of the export, each with the hash of what its bytes depend on."""
+    fingerprint = templates_fingerprint()
+    counterparts = counterparts_of(all_seeds)
+    items: list[Item] = []
+    images: dict[str, Item] = {}
+
+    def page(template: str, here: str, context: dict) -> None:
+        items.append(Item(here, inputs_hash(fingerprint, template, context), template=f"seeds/{template}",
+                          context=context))
+
+    first = all_seeds[0]
+    top = StaticLinks("index.html", base_url, (first.run.name, first.stable_random(first.nth(0))))
+    page("index.html", "index.html", pages.top_index(all_seeds, top))
+    page("not_found.html", "404.html", pages.not_found(StaticLinks("404.html", base_url)))
+    for seeds in all_seeds:
+        plan_run(seeds, counterparts.get(seeds.run.name), base_url, page, images)
+    items += sorted(images.values(), key=lambda item: item.path)
+    for name in STATIC_FILES:
+        data = Path(finders.find(name)).read_bytes()
+        items.append(Item(f"static/{name}", inputs_hash(hashlib.sha256(data).hexdigest()), data=data))
+    sitemap = sitemap_xml([item.path for item in items if item.path.endswith(".html") and item.path != "404.html"],
+                          base_url)
+    items.append(Item("sitemap.xml", inputs_hash(sitemap), data=sitemap.encode()))
+    return items
+
+
+def plan_run(seeds: RunSeeds, counterpart: RunSeeds | None, base_url: str, page, images: dict) -> None:
+    run, root = seeds.run.name, str(keys.root())
+    for number in range(1, pages.page_count(seeds) + 1):
+        here = export_path("run_index", run, number)
+        page("run_index.html", here, pages.run_index(seeds, number, StaticLinks(here, base_url)))
+    for i in range(seeds.count):
+        seed = seeds.nth(i)
+        here = export_path("page", run, seed)
+        links = StaticLinks(here, base_url, (run, seeds.stable_random(seed)))
+        page("page.html", here, pages.seed_page(seeds, seed, links, counterpart))
+        pub = seeds.publication(seed)
+        for psi in [pub.psi, *pub.extra_psi]:
+            add_image(images, pages.image_target(pub, psi, keys.seed_file(seed, "webp")), root)
+        add_image(images, pages.image_target(pub, pub.psi, keys.seed_file(seed, "png")), root)
+    for a, b, pub in seeds.morph_pairs():
+        here = export_path("morph", run, a, b)
+        page("morph.html", here, pages.morph_page(seeds, a, b, pub, StaticLinks(here, base_url)))
+        for frame in range(pub.morph_frames):
+            add_image(images, pages.image_target(pub, pub.psi, keys.morph_file(a, b, frame)), root)
+
+
+def add_image(images: dict, target: str, root: str) -> None:
+    # The path is the image's key (checkpoint sha256, psi, noise, seed): the same path is the same bytes,
+    # so the key alone is its inputs (no need to read or even stat the file on a no-change run).
+    path = "img/" + target
+    images[path] = Item(path, target, source=f"{root}/{target}")
+
+
+def counterparts_of(all_seeds: list[RunSeeds]) -> dict[str, RunSeeds]:
+    by_name = {seeds.run.name: seeds for seeds in all_seeds}
+    profiles = SeedProfile.objects.filter(run__name__in=by_name).select_related("run", "counterpart")
+    return {p.run.name: by_name[p.counterpart.name] for p in profiles
+            if p.counterpart and p.counterpart.name in by_name}
+
+
+def sitemap_xml(paths: list[str], base_url: str) -> str:
+    def loc(path: str) -> str:
+        path = path[: -len("index.html")] if path.endswith("index.html") else path
+        return f"{base_url.rstrip('/')}/{path}" if base_url else (path or "./")
+
+    urls = "".join(f"  <url><loc>{escape(loc(p))}</loc></url>\n" for p in sorted(paths))
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            f"{urls}</urlset>\n")
+
+
+def export_seed_pages(*, runs: list[str], seeds: str, out: Path, workers: int = 1, base_url: str = "",
+                      progress: Callable[[int, int], None] | None = None) -> Summary:
+    """Write (or bring up to date) the static site of the runs' published seeds inside `seeds`."""
+    out = Path(out)
+    window = validated(runs, seeds, out, workers, base_url)
+    all_seeds = all_run_seeds(runs, window)
+    empty = [name for name in runs if name not in {s.run.name for s in all_seeds}]
+    if empty:
+        raise ExportError(f"--runs: {empty[0]!r} has no published seeds in {seeds} (run publish_seeds first)")
+    digest = inputs_hash(code_fingerprint(), base_url, window, [run_state(s) for s in all_seeds],
+                         sorted((a, b.run.name) for a, b in counterparts_of(all_seeds).items()))
+    return build(out, lambda: plan(all_seeds, base_url), digest=digest, workers=workers,
+                 progress=progress or (lambda done, total: None))
+
+
+def run_state(seeds: RunSeeds) -> list:
+    """Everything of a run that its pages show (the export's digest: unchanged, nothing to plan)."""
+    fields = ("id", "checkpoint_sha256", "kimg", "resolution", "seed_lo", "seed_hi", "psi", "extra_psi",
+              "noise_mode", "morph_pairs", "morph_frames")
+    return [seeds.run.name, seeds.run.label, seeds.ranges,
+            [[getattr(pub, name) for name in fields] for pub in seeds.publications]]

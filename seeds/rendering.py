@@ -1,0 +1,38 @@
+"""The torch side of publishing: a run's generator turned into seed images and morph frames.
+
+Imported only by the publishing job (seeds.services.publish imports it inside the function), never by
+the web process. Everything runs in fp32 with the generator's deterministic settings, so a seed gives
+the same pixels on every render.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from generator.gan.checkpoint import load_generator
+from generator.gan.morph import interpolation_weights, load_w
+from generator.gan.sample import exact_fp32, synthesize, to_uint8
+
+
+class Renderer:
+    """One checkpoint's EMA generator, loaded once for a whole publication."""
+
+    def __init__(self, checkpoint: str, device=None):
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.G = load_generator(checkpoint, self.device)
+
+    def seeds(self, seeds: list[int], *, psi: float, noise_mode: str) -> np.ndarray:
+        """uint8 [N, H, W, C] for the seeds (z from np.random.RandomState(seed), as everywhere)."""
+        return synthesize(self.G, seeds, psi=psi, noise_mode=noise_mode)
+
+    @torch.no_grad()
+    def morph(self, a: int, b: int, *, frames: int, psi: float, noise_mode: str) -> list[np.ndarray]:
+        """A straight line in W from seed a to seed b, both ends included (as generator.gan.morph)."""
+        w_a, w_b = load_w(self.G, a, psi=psi), load_w(self.G, b, psi=psi)
+        out = []
+        for t in interpolation_weights(frames):
+            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+                torch.manual_seed(0)  # the same noise in every frame: only the content moves
+                with exact_fp32(self.device):
+                    out.append(to_uint8(self.G.synthesis(w_a.lerp(w_b, t), noise_mode=noise_mode))[0])
+        return out

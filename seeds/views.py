@@ -1,0 +1,99 @@
+"""The live seed pages: a random redirect, one page per (run, seed), morphs, run indexes and images.
+
+Pages are rendered from published rows only (no torch, no rendering on request) and kept in the
+cache for a minute; images are immutable files named by their key, served with a year-long cache
+header and an ETag. Anything not published is the site's 404 page.
+"""
+from __future__ import annotations
+
+import re
+
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.cache import get_conditional_response
+from django.views.decorators.cache import cache_page, never_cache
+
+from cansite.web import int_param
+from generator.models import TrainingRun
+
+from . import keys, pages
+from .links import LiveLinks
+from .selectors import RunSeeds, all_run_seeds, counterpart_of, random_seed
+
+SEED = re.compile(r"[0-9]{1,10}")  # ASCII digits only; seeds are below 2**32
+PAGE_CACHE_S = 60
+IMAGE_CACHE = "public, max-age=31536000, immutable"
+
+
+def published(name: str) -> RunSeeds:
+    seeds = RunSeeds.of(get_object_or_404(TrainingRun, name=name))
+    if not seeds:
+        raise Http404("nothing published")
+    return seeds
+
+
+def seed_number(text: str) -> int:
+    if not SEED.fullmatch(text):
+        raise Http404("not a seed")
+    return int(text)
+
+
+def html(template: str, context: dict) -> HttpResponse:
+    return HttpResponse(render_to_string(f"seeds/{template}", context))
+
+
+@never_cache
+def random_page(request):
+    picked = random_seed()
+    if picked is None:  # nothing published yet: the index says so (the home page links here always)
+        return HttpResponseRedirect(reverse("seeds:index"))
+    return HttpResponseRedirect(reverse("seeds:page", args=[picked[0], picked[1]]))
+
+
+@cache_page(PAGE_CACHE_S)
+def index(request):
+    return html("index.html", pages.top_index(all_run_seeds(), LiveLinks()))
+
+
+@cache_page(PAGE_CACHE_S)
+def run_index(request, run: str):
+    seeds = published(run)
+    page = int_param(request.GET, "page", low=1, high=pages.page_count(seeds)) or 1
+    return html("run_index.html", pages.run_index(seeds, page, LiveLinks()))
+
+
+@cache_page(PAGE_CACHE_S)
+def seed_page(request, run: str, seed: str):
+    seeds, number = published(run), seed_number(seed)
+    if seeds.publication(number) is None:
+        raise Http404("seed not published")
+    other = counterpart_of(seeds.run)
+    return html("page.html", pages.seed_page(seeds, number, LiveLinks(), RunSeeds.of(other) if other else None))
+
+
+@cache_page(PAGE_CACHE_S)
+def morph(request, run: str, seed: str, other: str):
+    seeds, a, b = published(run), seed_number(seed), seed_number(other)
+    pub = next((p for x, y, p in seeds.morph_pairs() if (x, y) == (a, b)), None)
+    if pub is None:
+        raise Http404("morph not published")
+    return html("morph.html", pages.morph_page(seeds, a, b, pub, LiveLinks()))
+
+
+def image(request, sha256: str, variant: str, name: str):
+    """A published image file; its path is its key, so it never changes: cache it for a year."""
+    if not keys.is_image_path(sha256, variant, name):
+        raise Http404("not an image name")
+    path = keys.root() / sha256 / variant / name
+    try:
+        size = path.stat().st_size
+    except OSError:
+        raise Http404("no such image") from None
+    etag = f'"{sha256[:16]}-{variant}-{name}-{size}"'
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        response = FileResponse(open(path, "rb"), content_type=keys.CONTENT_TYPES[path.suffix])
+    response["ETag"], response["Cache-Control"] = etag, IMAGE_CACHE
+    return response

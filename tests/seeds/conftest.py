@@ -1,0 +1,21 @@
+"""One CPU thread for torch in these tests: the machine's cores are shared, and threads only add contention
+on 32 px images."""
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def empty_page_cache():
+    """Seed pages are cached for a minute: each test starts with an empty cache."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -1,0 +1,61 @@
+"""Plain helpers that make Turing test data: real and synthetic datasets with image files, built sets."""
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from datasets.models import Dataset, ImageRecord
+from turing.building import BuildOptions, build_turing_sets
+from turing.models import TuringSet
+
+
+def write_image(path: Path, seed: int, size: tuple[int, int], smooth: bool, fmt: str = "PNG") -> Path:
+    """Real ones are noisy photographs of varying size; synthetic ones smooth squares (they compress better)."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    base = rng.integers(90, 220, 3)
+    yy, xx = np.mgrid[0:height, 0:width]
+    pixels = base[None, None, :] * (1 - 0.3 * np.hypot(xx - width / 2, yy - height / 2)[:, :, None] / max(size))
+    if not smooth:
+        pixels = pixels + rng.normal(0, 25, (height, width, 3))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(path, fmt)
+    return path
+
+
+def make_image_dataset(folder: Path, name: str, per_class: int, synthetic: bool = False,
+                       labels=("melanoma", "nevus")) -> Dataset:
+    kind = Dataset.Kind.SYNTHETIC if synthetic else Dataset.Kind.FOLDER
+    dataset = Dataset.objects.create(name=name, kind=kind, source=str(folder / name))
+    rows = []
+    for label in labels:
+        for i in range(per_class):
+            seed = zlib.crc32(f"{name}{label}{i}".encode())
+            size = (64, 64) if synthetic else (80 + 7 * i % 50, 60 + 5 * i % 40)
+            # Folder names as the importers meet them: normalise_label maps them.
+            folder_label = {"melanoma": "MalignantMelanoma", "nevus": "naevus"}.get(label, label)
+            path = write_image(folder / name / folder_label / f"{i:03d}.png", seed, size, smooth=synthetic)
+            rows.append(ImageRecord(dataset=dataset, no=f"{label}-{i:03d}", label=folder_label, source_path=str(path),
+                                    status=ImageRecord.Status.OK, width=size[0], height=size[1]))
+    ImageRecord.objects.bulk_create(rows)
+    return dataset
+
+
+def make_sources(folder: Path, real_per_class: int = 12, synthetic_per_class: int = 12) -> tuple[Dataset, Dataset]:
+    return (make_image_dataset(folder, "REAL", real_per_class),
+            make_image_dataset(folder, "GAN", synthetic_per_class, synthetic=True))
+
+
+def options(**overrides) -> BuildOptions:
+    values = {"real": ["REAL"], "synthetic": ["GAN"], "sets": 3, "per_set": 8, "seed": 1, "side": 48}
+    values.update(overrides)
+    return BuildOptions(**values)
+
+
+def make_sets(folder: Path, **overrides) -> list[TuringSet]:
+    make_sources(folder)
+    build_turing_sets(options=options(**overrides))
+    return list(TuringSet.objects.current().order_by("number"))

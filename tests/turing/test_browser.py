@@ -1,0 +1,82 @@
+"""Headless Chromium takes set 1 to the end with the keyboard only, with JavaScript and without."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser import page_problems, watch_errors
+from turing.models import Answer, Participant
+
+from .factory import make_sets
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def consent_with_keys(page) -> None:
+    """The consent box has the focus: tick it, pick a profile, start, without a mouse."""
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_consent'")  # autofocus
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    page.keyboard.press("ArrowDown")  # the profile: the first choice after "prefer not to say"
+    page.keyboard.press("Tab")
+    page.keyboard.type("3")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+
+
+def test_set_one_to_the_end_with_the_keyboard_and_javascript(browser, live_server, tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    make_sets(tmp_path)
+    page = browser.new_page()
+    errors = watch_errors(page)
+    page.goto(f"{live_server.url}/turing/?q=1")
+    consent_with_keys(page)
+    page.wait_for_selector("#turing-image")
+    url = page.url
+    total = int(re.search(r"of (\d+)", page.text_content("#turing-count")).group(1))
+    for position in range(total):
+        if position < total - 1:
+            page.keyboard.press(str(1 + position % 3))
+        page.keyboard.press("s" if position % 2 else "r")
+        if position < total - 1:
+            shown = f"document.getElementById('turing-count').textContent.startsWith('Image {position + 2} ')"
+            page.wait_for_function(shown)
+            assert page.url == url  # no page load between images
+    page.wait_for_selector("#turing-score")
+    assert "your score" in page.content() and "Sensitivity" in page.content()
+    participant = Participant.objects.get()
+    assert participant.finished and participant.profile == "dermatologist" and participant.years == 3
+    assert Answer.objects.count() == total and Answer.objects.exclude(confidence=None).count() == total - 1
+    assert errors == []
+    assert page_problems(page, page.url) == []
+
+
+def test_set_one_to_the_end_with_the_keyboard_and_no_javascript(browser, live_server, tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    make_sets(tmp_path)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/turing/?q=1")
+    consent_with_keys(page)
+    page.wait_for_selector("#turing-image")
+    total = int(re.search(r"of (\d+)", page.text_content("#turing-count")).group(1))
+    for position in range(total):
+        if position % 2:
+            page.keyboard.press("Tab")  # from "Real" (which has the focus) to "Synthetic"
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+    assert page.wait_for_selector("#turing-score")
+    answers = list(Answer.objects.order_by("position").values_list("answer", flat=True))
+    assert answers == ["synthetic" if p % 2 else "real" for p in range(total)]
+    assert page_problems(page, page.url) == []
+    context.close()
+
+
+def test_the_pages_fit_a_phone_and_a_desktop(browser, live_server, tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.TURING_RESULTS_PUBLIC = True
+    make_sets(tmp_path)
+    page = browser.new_page()
+    for path in ("/turing/", "/turing/?q=1", "/turing/results/"):
+        assert page_problems(page, live_server.url + path) == []

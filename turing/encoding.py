@@ -1,0 +1,57 @@
+"""One encoding for every image of a Turing test set, so that only the pixels differ.
+
+Each source is decoded upright (EXIF orientation applied) to RGB, cut to its centred square,
+resized to SIDE x SIDE and written as a baseline JPEG at one fixed quality and chroma subsampling,
+with no EXIF, ICC profile or comment. JPEG sizes still follow image content (a smooth synthetic
+image compresses better than a noisy photograph), so every file of a build is then padded with
+zero bytes after its end-of-image marker to one common length: decoders stop at the marker, and
+byte size tells nothing. Pure Pillow/numpy, no Django.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from datasets.download.imaging import ImageFailure, decode
+
+QUALITY = 90
+SUBSAMPLING = 2  # 4:2:0, the web's usual
+PAD_TO = 1024  # common length is rounded up to a multiple of this
+
+
+def encode_square(source: Path, side: int) -> bytes:
+    """The centred square of `source`, resized to side x side, as a metadata-free JPEG."""
+    try:
+        data = Path(source).read_bytes()
+    except OSError as exc:
+        raise ImageFailure("unreadable", f"{source}: {exc.strerror}") from None
+    return encode_pixels(decode(data).pixels, side)
+
+
+def encode_pixels(pixels: np.ndarray, side: int) -> bytes:
+    """An RGB uint8 array's centred square, resized to side x side, as a metadata-free JPEG.
+
+    The one encoder of the set images: photographs (through encode_square) and catch patterns alike.
+    """
+    height, width = pixels.shape[:2]
+    square = min(width, height)
+    top, left = (height - square) // 2, (width - square) // 2
+    image = Image.fromarray(pixels[top:top + square, left:left + square])
+    if square != side:
+        image = image.resize((side, side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=QUALITY, subsampling=SUBSAMPLING, optimize=False, progressive=False)
+    return buffer.getvalue()
+
+
+def common_length(sizes: list[int]) -> int:
+    return -(-max(sizes) // PAD_TO) * PAD_TO
+
+
+def pad(jpeg: bytes, length: int) -> bytes:
+    if len(jpeg) > length:
+        raise ValueError(f"a {len(jpeg)}-byte file cannot be padded to {length} bytes")
+    return jpeg + b"\0" * (length - len(jpeg))

@@ -1,0 +1,234 @@
+"""The visitor's test: start a participant, find them again, show a trial, take an answer, finish.
+
+Integrity lives here: an answer is taken only for the participant's current trial and the image
+that trial showed; a repeated submit returns the stored answer unchanged (answers never change,
+so none can change after its truth was shown); the database's unique constraints back this up
+against two submits racing. New participants are rate-limited per salted IP hash.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .models import Answer, Kind, Participant, Profile, Truth, TuringImage, TuringSet
+
+SESSION_KEY = "turing"
+MIN_REPEAT_GAP = 3  # an attention repeat comes at least this many trials after the first showing
+
+
+class FlowError(ValueError):
+    """A request the test cannot take; `status` is the HTTP status to answer with."""
+
+    status = 409
+
+
+class BadAnswer(FlowError):
+    status = 400
+
+
+class RateLimited(FlowError):
+    status = 429
+
+
+def client_ip(meta: dict) -> str:
+    """REMOTE_ADDR, or behind a trusted proxy the address it appended (the last in its header)."""
+    header = settings.TURING_PROXY_HEADER
+    if header and meta.get(header):
+        return meta[header].split(",")[-1].strip()
+    return meta.get("REMOTE_ADDR", "")
+
+
+def ip_hash(ip: str) -> str:
+    return hashlib.sha256(f"{settings.TURING_IP_SALT}|{ip}".encode()).hexdigest()
+
+
+def draw_order(image_ids: list[int], repeats: int, rng: random.Random, catch_ids: tuple | list = ()) -> list[int]:
+    """A random order of the set; `repeats` images come again later, as attention checks, and each
+    catch image (shown once) goes anywhere but first or last, where a reader would look for it."""
+    order = rng.sample(image_ids, len(image_ids))
+    early = order[:max(0, len(order) - MIN_REPEAT_GAP)][:len(order) // 2]  # room for the gap after them
+    for image in rng.sample(early, min(repeats, len(early))):  # distinct images: none is shown thrice
+        order.insert(rng.randint(order.index(image) + MIN_REPEAT_GAP, len(order)), image)
+    for image in catch_ids:  # inserting inside only lengthens the gaps before repeats
+        order.insert(rng.randint(1, max(1, len(order) - 1)), image)
+    return order
+
+
+def start_participant(*, turing_set: TuringSet, ip: str, profile: str = "", years: int | None = None,
+                      rng: random.Random | None = None) -> Participant:
+    if profile and profile not in Profile.values:
+        raise BadAnswer(f"profile: {profile!r} is not one of {', '.join(Profile.values)}")
+    if years is not None and not 0 <= years <= 80:
+        raise BadAnswer("years: give a number of years between 0 and 80")
+    hashed, now = ip_hash(ip), timezone.now()
+    recent = Participant.objects.filter(ip_hash=hashed, created_at__gte=now - timedelta(hours=1)).count()
+    if recent >= settings.TURING_NEW_PARTICIPANTS_PER_IP_HOUR:
+        raise RateLimited("Too many new tests from your network in the last hour: please come back later.")
+    kinds = list(turing_set.images.values_list("id", "kind"))
+    ids = [i for i, kind in kinds if kind == Kind.LESION]
+    catch_ids = [i for i, kind in kinds if kind == Kind.CATCH]
+    order = draw_order(ids, settings.TURING_ATTENTION_REPEATS, rng or random.SystemRandom(), catch_ids)
+    return Participant.objects.create(public_id=secrets.token_urlsafe(12), turing_set=turing_set, profile=profile,
+                                      years=years, ip_hash=hashed, order=order, last_seen=now)
+
+
+def remember(session, participant: Participant) -> None:
+    session[SESSION_KEY] = {**session.get(SESSION_KEY, {}), str(participant.turing_set.number): participant.public_id}
+
+
+def session_participant(session, number: int) -> str:
+    """The public id of this browser's participant in set `number`, or ''."""
+    return session.get(SESSION_KEY, {}).get(str(number), "")
+
+
+def is_expired(participant: Participant, now) -> bool:
+    return not participant.finished and now - participant.last_seen > timedelta(minutes=settings.TURING_RESUME_MINUTES)
+
+
+def find_participant(session, turing_set: TuringSet) -> tuple[Participant | None, bool]:
+    """This browser's participant for the set, and whether an unfinished one just expired."""
+    public_id = session_participant(session, turing_set.number)
+    participant = Participant.objects.filter(public_id=public_id, turing_set=turing_set).first() if public_id else None
+    if participant is not None:
+        participant.turing_set = turing_set  # spare a query: it is the same row
+    if participant is None or participant.finished:
+        return participant, False
+    if is_expired(participant, timezone.now()):
+        session[SESSION_KEY] = {k: v for k, v in session[SESSION_KEY].items() if k != str(turing_set.number)}
+        return None, True
+    return participant, False
+
+
+@dataclass
+class Trial:
+    position: int
+    total: int
+    image: TuringImage
+    feedback: dict | None  # the previous answer and its truth, when the set shows it after each answer
+
+
+def current_trial(participant: Participant, *, touch: bool = True, image: TuringImage | None = None) -> Trial:
+    """The image to show now; the clock of its response time starts at its first showing.
+
+    Right after an answer, which already started the next image's clock and read that image: touch=False
+    and the image.
+    """
+    if touch:
+        now = timezone.now()
+        first_showing = Coalesce(F("shown_at"), Value(now), output_field=DateTimeField())
+        Participant.objects.filter(id=participant.id).update(last_seen=now, shown_at=first_showing)
+    if image is None:
+        image = TuringImage.objects.get(id=participant.order[participant.position])
+    return Trial(participant.position, participant.total, image, previous_feedback(participant))
+
+
+def previous_feedback(participant: Participant) -> dict | None:
+    if participant.turing_set.feedback != "each" or participant.position == 0:
+        return None
+    answer = participant.answers.select_related("image").get(position=participant.position - 1)
+    return {"position": answer.position + 1, "truth": answer.image.truth, "answer": answer.answer,
+            "correct": answer.correct}
+
+
+def parse_answer(answer: str, confidence: str | None) -> tuple[str, int | None]:
+    if answer not in Truth.values:
+        raise BadAnswer("answer: say real or synthetic")
+    if confidence in (None, ""):
+        return answer, None
+    if confidence not in {"1", "2", "3"}:
+        raise BadAnswer("confidence: give 1, 2 or 3")
+    return answer, int(confidence)
+
+
+@dataclass
+class Submitted:
+    answer: Answer
+    participant: Participant  # as it stands after the answer
+    next_image: TuringImage | None = None  # read with the answered one, when there is a next
+
+
+def submit_answer(*, public_id: str, set_number: int, position: int, token: str, answer: str,
+                  confidence: str | None = None) -> Submitted:
+    """Store one answer, or return the one already stored for this trial (a repeated submit).
+
+    The participant is named by the public id the session holds and must belong to the current build
+    of set `set_number` and not have expired.
+    """
+    answer, level = parse_answer(answer, confidence)
+    mine = Participant.objects.filter(public_id=public_id or None, turing_set__number=set_number,
+                                      turing_set__archived_at__isnull=True)
+    try:
+        with transaction.atomic():
+            return record_answer(mine, position, token, answer, level)
+    except IntegrityError:  # a racing duplicate committed first: answer as for a repeat
+        return stored_answer(mine.get(), position, token)
+
+
+def stored_answer(participant: Participant, position: int, token: str) -> Submitted:
+    existing = Answer.objects.select_related("image").filter(participant=participant, position=position).first()
+    if existing is None or existing.image.token != token:
+        raise FlowError("This is not the image you were shown: reload the page to continue.")
+    return Submitted(existing, participant)
+
+
+def locked(mine) -> Participant:
+    """The participant, locked so that racing submits queue here: a row lock where the database has one;
+    on SQLite a (no-op) write before any read takes its one write lock (a read first would fail later)."""
+    if connection.features.has_select_for_update:
+        mine = mine.select_for_update(of=("self",))
+    else:
+        mine.update(position=F("position"))
+    participant = mine.select_related("turing_set").first()
+    if participant is None:
+        raise FlowError("There is no test in progress here: please start again.")
+    return participant
+
+
+def record_answer(mine, position: int, token: str, answer: str, level: int | None) -> Submitted:
+    participant, now = locked(mine), timezone.now()
+    if is_expired(participant, now):
+        raise FlowError("Your test has expired: please start again.")
+    if position < participant.position:
+        return stored_answer(participant, position, token)
+    if participant.finished or position != participant.position:
+        raise FlowError("This is not the image you were shown: reload the page to continue.")
+    upcoming = participant.order[position:position + 2]  # this trial's image and the next, in one query
+    images = TuringImage.objects.in_bulk(upcoming)
+    image = images[upcoming[0]]
+    if image.token != token:
+        raise FlowError("This is not the image you were shown: reload the page to continue.")
+    elapsed = int((now - (participant.shown_at or now)).total_seconds() * 1000)
+    fast = elapsed < settings.TURING_FAST_MS
+    stored = Answer.objects.create(participant=participant, image=image, position=position, answer=answer,
+                                   confidence=level, response_ms=elapsed, fast=fast,
+                                   repeat=image.id in participant.order[:position])
+    participant.position += 1
+    participant.fast_answers += fast
+    participant.shown_at, participant.last_seen = now, now  # the next image goes out with this response
+    if participant.position == participant.total:
+        finish(participant, now)
+    participant.save(update_fields=["position", "fast_answers", "shown_at", "last_seen", "finished_at",
+                                    "attention_failed", "catch_failed", "flagged"])
+    return Submitted(stored, participant, images.get(upcoming[-1]) if len(upcoming) == 2 else None)
+
+
+def finish(participant: Participant, now) -> None:
+    """Close the test and decide the flags: a failed attention check (a repeat answered differently,
+    a catch test pattern called real), or too many fast answers."""
+    rows = list(participant.answers.values_list("image_id", "repeat", "answer", "image__kind"))
+    answers = {(image, repeat): given for image, repeat, given, _ in rows}
+    participant.attention_failed = sum(1 for (image, repeat), given in answers.items()
+                                       if repeat and answers.get((image, False)) != given)
+    participant.catch_failed = sum(1 for _, _, given, kind in rows if kind == Kind.CATCH and given == Truth.REAL)
+    participant.finished_at = now
+    participant.flagged = (participant.attention_failed > 0 or participant.catch_failed > 0
+                           or participant.fast_answers > settings.TURING_FAST_SHARE * participant.total)

@@ -1,0 +1,81 @@
+"""The statistics of a Turing test, as plain functions of counts (no Django).
+
+"Signal" is a synthetic image: sensitivity is synthetic called synthetic (hit rate), specificity
+real called real (1 - false-alarm rate). d' and c use the log-linear correction of Hautus (1995,
+Behavior Research Methods 27:46-51): add 0.5 to the hit and false-alarm counts and 1 to each total,
+so that rates of 0 or 1 give finite values. Values with an empty denominator are None, never NaN.
+"""
+from __future__ import annotations
+
+import math
+
+from scipy.stats import binomtest, norm
+
+Z95 = 1.959963984540054
+
+
+def proportion(k: int, n: int) -> float | None:
+    return k / n if n else None
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float] | tuple[None, None]:
+    """The Wilson score interval (no continuity correction)."""
+    if n == 0:
+        return None, None
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def binomial_p(k: int, n: int) -> float | None:
+    """Two-sided exact binomial test of k successes in n against 50%."""
+    return float(binomtest(k, n, 0.5, alternative="two-sided").pvalue) if n else None
+
+
+def dprime_c(hits: int, signal: int, false_alarms: int, noise: int) -> tuple[float, float] | tuple[None, None]:
+    """d' and criterion c with the log-linear correction; c > 0 leans towards "real"."""
+    if signal == 0 or noise == 0:
+        return None, None
+    zh = norm.ppf((hits + 0.5) / (signal + 1))
+    zf = norm.ppf((false_alarms + 0.5) / (noise + 1))
+    return float(zh - zf), float(-(zh + zf) / 2)
+
+
+def fleiss_kappa(table: list[list[int]]) -> float | None:
+    """Fleiss' kappa of a subjects x categories table of counts (every subject rated by n raters).
+
+    Subjects rated by different numbers of raters keep their own n_i in P_i (the usual extension).
+    """
+    rows = [row for row in table if sum(row) >= 2]
+    if not rows:
+        return None
+    total = sum(sum(row) for row in rows)
+    p_j = [sum(row[j] for row in rows) / total for j in range(len(rows[0]))]
+    p_i = [(sum(c * c for c in row) - sum(row)) / (sum(row) * (sum(row) - 1)) for row in rows]
+    p_bar, p_e = sum(p_i) / len(p_i), sum(p * p for p in p_j)
+    if p_e == 1:
+        return None  # everyone gave one answer to everything: agreement is undefined, not perfect
+    return (p_bar - p_e) / (1 - p_e)
+
+
+def percentile(value: float, values: list[float]) -> float | None:
+    """Percentile rank of value among values (which include it): ties count half."""
+    if not values:
+        return None
+    below = sum(v < value for v in values)
+    equal = sum(v == value for v in values)
+    return 100 * (below + 0.5 * equal) / len(values)
+
+
+def summarise(*, correct: int, n: int, hits: int, signal: int, false_alarms: int, noise: int) -> dict:
+    """Accuracy, sensitivity, specificity with Wilson intervals, the binomial p, d' and c."""
+    correct_rejections = noise - false_alarms
+    d, c = dprime_c(hits, signal, false_alarms, noise)
+    return {
+        "answers": n, "correct": correct,
+        "accuracy": proportion(correct, n), "accuracy_ci": wilson(correct, n), "p_value": binomial_p(correct, n),
+        "sensitivity": proportion(hits, signal), "sensitivity_ci": wilson(hits, signal),
+        "specificity": proportion(correct_rejections, noise), "specificity_ci": wilson(correct_rejections, noise),
+        "dprime": d, "criterion": c,
+    }

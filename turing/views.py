@@ -1,0 +1,174 @@
+"""Turing test pages. Plain HTML forms do everything; static/turing.js posts the same forms with
+fetch and asks for JSON (Accept: application/json) to skip the page reload."""
+from __future__ import annotations
+
+import json
+from functools import wraps
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from . import charts, exporting, selectors, services
+from .forms import ConsentForm
+from .models import TuringImage, TuringSet
+
+IMAGE_CACHE = "public, max-age=31536000, immutable"  # a token's bytes never change
+
+
+def set_number_or_404(q) -> int:
+    if not (isinstance(q, str) and q.isdigit() and len(q) < 4):
+        raise Http404("no such set")
+    return int(q)
+
+
+def set_or_404(q) -> TuringSet:
+    turing_set = TuringSet.objects.current().filter(number=set_number_or_404(q)).first()
+    if turing_set is None:
+        raise Http404("no such set")
+    return turing_set
+
+
+def set_url(turing_set: TuringSet) -> str:
+    return f"{reverse('turing:index')}?q={turing_set.number}"
+
+
+def wants_json(request) -> bool:
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
+def index(request):
+    if "q" not in request.GET:
+        return render(request, "turing/index.html", {"sets": selectors.set_list(),
+                                                     "results_public": settings.TURING_RESULTS_PUBLIC})
+    turing_set = set_or_404(request.GET["q"])
+    participant, expired = services.find_participant(request.session, turing_set)
+    if participant is None:
+        return consent_page(request, turing_set, ConsentForm(), expired=expired)
+    if participant.finished:
+        return render(request, "turing/score.html", {"set": turing_set, "participant": participant,
+                                                     "score": selectors.participant_score(participant)})
+    return render(request, "turing/trial.html", {"set": turing_set, "trial": services.current_trial(participant)})
+
+
+def consent_page(request, turing_set, form, *, expired=False, error="", status=200):
+    return render(request, "turing/consent.html", {
+        "set": turing_set, "form": form, "expired": expired, "error": error,
+        "consent_text": turing_set.consent_text or settings.TURING_CONSENT_TEXT}, status=status)
+
+
+@require_POST
+def start(request):
+    turing_set = set_or_404(request.POST.get("q"))
+    if services.find_participant(request.session, turing_set)[0] is not None:
+        return redirect(set_url(turing_set))  # a second click on "Start": carry on
+    form = ConsentForm(request.POST)
+    if not form.is_valid():
+        return consent_page(request, turing_set, form, status=400)
+    try:
+        participant = services.start_participant(turing_set=turing_set, ip=services.client_ip(request.META),
+                                                 profile=form.cleaned_data["profile"], years=form.cleaned_data["years"])
+    except services.FlowError as exc:
+        return consent_page(request, turing_set, form, error=str(exc), status=exc.status)
+    services.remember(request.session, participant)
+    return redirect(set_url(turing_set))
+
+
+@require_POST
+def answer(request):
+    number = set_number_or_404(request.POST.get("q"))
+    url = f"{reverse('turing:index')}?q={number}"
+    position = request.POST.get("position", "")
+    try:
+        if not position.isdigit():
+            raise services.BadAnswer("position: missing or not a number")
+        submitted = services.submit_answer(public_id=services.session_participant(request.session, number),
+                                           set_number=number, position=int(position),
+                                           token=request.POST.get("token", ""), answer=request.POST.get("answer", ""),
+                                           confidence=request.POST.get("confidence"))
+    except services.FlowError as exc:
+        if wants_json(request):
+            return JsonResponse({"error": str(exc), "url": url}, status=exc.status)
+        messages.error(request, str(exc))
+        return redirect(url)
+    if wants_json(request):
+        return JsonResponse(trial_payload(submitted.participant, submitted.next_image))
+    return redirect(url)
+
+
+def trial_payload(participant, next_image=None) -> dict:
+    """What the script needs to show the next image (or to go to the score)."""
+    if participant.finished:
+        return {"done": True, "url": set_url(participant.turing_set)}
+    trial = services.current_trial(participant, touch=False, image=next_image)
+    return {"done": False, "position": trial.position, "total": trial.total, "token": trial.image.token,
+            "image": reverse("turing:image", args=[trial.image.token]), "feedback": trial.feedback}
+
+
+def image(request, token: str):
+    found = TuringImage.objects.filter(token=token).values_list("file", flat=True).first()
+    path = Path(settings.MEDIA_ROOT) / found if found else None
+    if path is None or not path.is_file():
+        raise Http404("no such image")
+    response = FileResponse(open(path, "rb"), content_type="image/jpeg")
+    response["Cache-Control"] = IMAGE_CACHE
+    return response
+
+
+def researchers_only(view):
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not (settings.TURING_RESULTS_PUBLIC or request.user.is_staff):
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+    return wrapped
+
+
+def analysis_for(request) -> dict:
+    return selectors.analysis(include_flagged=request.GET.get("flagged") == "1",
+                              include_archived=request.GET.get("archived") == "1")
+
+
+@researchers_only
+def results(request):
+    data = analysis_for(request)
+    sort = request.GET.get("sort", "")
+    images = selectors.sorted_images(data["images"], sort)
+    return render(request, "turing/results.html", {"a": data, "images": images, "sort": sort,
+                                                   "charts": charts.results_charts(data),
+                                                   "query": request.GET.urlencode()})
+
+
+@researchers_only
+def answers_csv(request):
+    rows = selectors.answer_rows(include_flagged=request.GET.get("flagged") == "1",
+                                 include_archived=request.GET.get("archived") == "1")
+    text = exporting.csv_text(selectors.CSV_COLUMNS, ([row[c] for c in selectors.CSV_COLUMNS] for row in rows))
+    return csv_response(text, "turing-answers.csv")
+
+
+@researchers_only
+def summary_csv(request):
+    rows = selectors.summary_rows(analysis_for(request))
+    text = exporting.csv_text(selectors.SUMMARY_COLUMNS, ([row[c] for c in selectors.SUMMARY_COLUMNS] for row in rows))
+    return csv_response(text, "turing-summary.csv")
+
+
+@researchers_only
+def results_json(request):
+    data = analysis_for(request)
+    rows = selectors.answer_rows(include_flagged=data["include_flagged"], include_archived=data["include_archived"])
+    body = {"summary": selectors.summary_rows(data),
+            "answers": [{c: r[c] for c in selectors.CSV_COLUMNS} for r in rows]}
+    return HttpResponse(json.dumps(body, indent=1), content_type="application/json")
+
+
+def csv_response(text: str, name: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
