@@ -56,8 +56,13 @@ def build_sets(work: Path, per_class: int = 110) -> None:
     build_turing_sets(options=BuildOptions(real=["BENCH-REAL"], synthetic=["BENCH-GAN"], sets=19, per_set=20, side=128))
 
 
-def start_server(work: Path, port: int, workers: int, threads: int) -> subprocess.Popen:
-    env = production_env(work, TURING_NEW_PARTICIPANTS_PER_IP_HOUR="1000000")
+def start_server(work: Path, port: int, workers: int, threads: int, redis_url: str) -> subprocess.Popen:
+    """gunicorn as production runs it: with Redis (the cache, and so the sessions) unless told ''."""
+    if redis_url:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+    env = production_env(work, TURING_NEW_PARTICIPANTS_PER_IP_HOUR="1000000", REDIS_URL=redis_url)
     collect_static(env)
     return start_gunicorn(env, port, workers, threads)
 
@@ -201,11 +206,13 @@ def main() -> None:
                         help="gunicorn workers (default: cores + 1).")
     parser.add_argument("--threads", type=int, default=2, help="Threads per gunicorn worker (default 2).")
     parser.add_argument("--port", type=int, default=8871)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8",
+                        help="REDIS_URL of the server (its cache and sessions; emptied first); '' for none.")
     args = parser.parse_args()
     os.environ["SECRET_KEY"] = SECRET  # the bench process decodes the server's sessions
     work = setup(fresh_database(DB_NAME))
     build_sets(work)
-    server = start_server(work, args.port, args.workers, args.threads)
+    server = start_server(work, args.port, args.workers, args.threads, args.redis_url)
     reaped_cpu = sum(server_cpu_seconds().values())  # collectstatic's, before gunicorn
     warm_up(args.port, 4 * args.workers)
     try:
@@ -233,7 +240,7 @@ def main() -> None:
                "p50_ms": round(1000 * percentile(latencies, 0.5), 1),
                "p99_ms": round(1000 * percentile(latencies, 0.99), 1), "lost": lost, "doubled": doubled,
                "errors": len(errors), "think_ms": args.think_ms, "seconds": round(elapsed, 1),
-               "gunicorn": f"{args.workers} workers x {args.threads} threads",
+               "gunicorn": f"{args.workers} workers x {args.threads} threads", "redis": bool(args.redis_url),
                "cpu_s": {"load_generator": round(generator_cpu, 1), "gunicorn": round(server_cpu, 1)},
                "cores": os.cpu_count(), "load_average": round(os.getloadavg()[0], 1)}
     for error in dict.fromkeys(errors[:5]):

@@ -115,6 +115,13 @@ RQ_QUEUES = {
     for name in ("default", "gpu")
 }
 RQ_SHOW_ADMIN_LINK = True
+if REDIS_URL:
+    # One cache for every web process (cached pages, sessions); without Redis each process keeps its own.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": "cansite"}}
+    # Sessions read from the cache, written through to the database: a visitor's every request (a Turing
+    # answer) costs no session query.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

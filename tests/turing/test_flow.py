@@ -1,7 +1,10 @@
 """The visitor's test at /turing/?q=N: consent, trials, resume, expiry, the score."""
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -9,6 +12,8 @@ from django.utils import timezone
 
 from turing import services
 from turing.models import Answer, Participant, TuringImage
+
+from tests.conftest import REPO
 
 from .factory import make_sets
 
@@ -180,3 +185,28 @@ def test_the_score_reports_sensitivity_specificity_and_percentiles(tmp_path, med
     assert score["percentile"] == pytest.approx(100 * 2.5 / 3)
     assert score["percentile_group"] == pytest.approx(75.0)
     assert score["dprime"] > 2
+
+
+@pytest.mark.redis
+def test_with_redis_the_test_runs_on_cached_sessions_and_resumes(tmp_path, media_root, client, settings, redis_url):
+    """Production (REDIS_URL set) keeps sessions in the Redis cache, written through to the database."""
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    make_sets(tmp_path)
+    start(client)
+    participant = current(client)
+    for _ in range(3):
+        assert submit(client, participant, **JSON).status_code == 200
+    assert "Image 4 of" in client.get("/turing/?q=1").content.decode(), "a reload resumes where it stopped"
+    assert Answer.objects.filter(participant=participant).count() == 3
+
+
+def test_production_settings_with_redis_use_it_for_the_cache_and_sessions():
+    code = ("from django.conf import settings as s; "
+            "print(s.CACHES['default']['BACKEND'].rsplit('.', 1)[1], s.SESSION_ENGINE.rsplit('.', 1)[1])")
+    out = subprocess.run([sys.executable, "manage.py", "shell", "-v", "0", "-c", code], cwd=REPO, text=True,
+                         capture_output=True, env={**os.environ, "REDIS_URL": "redis://127.0.0.1:6379/9"}).stdout
+    assert out.split()[-2:] == ["RedisCache", "cached_db"]
