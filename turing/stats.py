@@ -11,21 +11,17 @@ import math
 
 from scipy.stats import binomtest, norm
 
-Z95 = 1.959963984540054
-
-
 def proportion(k: int, n: int) -> float | None:
     return k / n if n else None
 
 
-def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float] | tuple[None, None]:
-    """The Wilson score interval (no continuity correction)."""
-    if n == 0:
-        return None, None
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+def wilson(k: int, n: int) -> tuple[float, float] | tuple[None, None]:
+    """The 95% Wilson score interval (no continuity correction): the one the classifier's metrics use.
+    (Imported here, not at the top: it brings scikit-learn, which the web process loads only when asked.)"""
+    from classifier.cnn.metrics import wilson_interval
+
+    low, high = wilson_interval(k, n)
+    return low, high
 
 
 def binomial_p(k: int, n: int) -> float | None:
