@@ -7,9 +7,8 @@ so that rates of 0 or 1 give finite values. Values with an empty denominator are
 """
 from __future__ import annotations
 
-import math
-
 from scipy.stats import binomtest, norm
+
 
 def proportion(k: int, n: int) -> float | None:
     return k / n if n else None
