@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import re
 
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.cache import get_conditional_response
 from django.views.decorators.cache import cache_page, never_cache
 
-from cansite.web import int_param
+from cansite.web import immutable_file, int_param
 from generator.models import TrainingRun
 
 from . import keys, pages
@@ -24,7 +23,6 @@ from .selectors import RunSeeds, all_run_seeds, counterpart_of, random_seed
 
 SEED = re.compile(r"[0-9]{1,10}")  # ASCII digits only; seeds are below 2**32
 PAGE_CACHE_S = 60
-IMAGE_CACHE = "public, max-age=31536000, immutable"
 
 
 def published(name: str) -> RunSeeds:
@@ -87,13 +85,4 @@ def image(request, sha256: str, variant: str, name: str):
     if not keys.is_image_path(sha256, variant, name):
         raise Http404("not an image name")
     path = keys.root() / sha256 / variant / name
-    try:
-        size = path.stat().st_size
-    except OSError:
-        raise Http404("no such image") from None
-    etag = f'"{sha256[:16]}-{variant}-{name}-{size}"'
-    response = get_conditional_response(request, etag=etag)
-    if response is None:
-        response = FileResponse(open(path, "rb"), content_type=keys.CONTENT_TYPES[path.suffix])
-    response["ETag"], response["Cache-Control"] = etag, IMAGE_CACHE
-    return response
+    return immutable_file(request, path, keys.CONTENT_TYPES[path.suffix], f"{sha256[:16]}-{variant}-{name}")

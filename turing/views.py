@@ -9,16 +9,16 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from cansite.web import immutable_file
+
 from . import charts, exporting, selectors, services
 from .forms import ConsentForm
 from .models import TuringImage, TuringSet
-
-IMAGE_CACHE = "public, max-age=31536000, immutable"  # a token's bytes never change
 
 
 def set_number_or_404(q) -> int:
@@ -111,13 +111,11 @@ def trial_payload(participant, next_image=None) -> dict:
 
 
 def image(request, token: str):
+    """A set's image under its opaque token; a token's bytes never change."""
     found = TuringImage.objects.filter(token=token).values_list("file", flat=True).first()
-    path = Path(settings.MEDIA_ROOT) / found if found else None
-    if path is None or not path.is_file():
+    if not found:
         raise Http404("no such image")
-    response = FileResponse(open(path, "rb"), content_type="image/jpeg")
-    response["Cache-Control"] = IMAGE_CACHE
-    return response
+    return immutable_file(request, Path(settings.MEDIA_ROOT) / found, "image/jpeg", token)
 
 
 def researchers_only(view):
