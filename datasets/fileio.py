@@ -7,11 +7,14 @@ nothing behind. Elsewhere a named temporary file in the same folder is used, the
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 TMP_PREFIX = ".tmp-"
+HASH_CHUNK = 1024 * 1024
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -55,3 +58,20 @@ def remove_stale_temp_files(folder: Path) -> int:
         temp.unlink(missing_ok=True)
         removed += 1
     return removed
+
+
+def sha256_and_size(f: BinaryIO, each_chunk: Callable[[], None] | None = None) -> tuple[str, int]:
+    """The sha256 and size of an open file, read in 1 MB chunks (never whole into memory);
+    `each_chunk()` after each one (a caller's heartbeat while hashing a large file)."""
+    digest, size = hashlib.sha256(), 0
+    while chunk := f.read(HASH_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+        if each_chunk is not None:
+            each_chunk()
+    return digest.hexdigest(), size
+
+
+def sha256_of(path: str | Path, each_chunk: Callable[[], None] | None = None) -> str:
+    with open(path, "rb") as f:
+        return sha256_and_size(f, each_chunk)[0]

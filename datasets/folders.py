@@ -9,7 +9,6 @@ so the pixel limit (the downloader's) is checked before a pixel is decoded.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import warnings
@@ -21,7 +20,6 @@ from PIL import Image, UnidentifiedImageError
 from .download.imaging import IMAGE_SUFFIXES, MAX_PIXELS, ImageFailure, check_pixels
 from .manifest import MAX_LABEL_LENGTH, MAX_NO_LENGTH
 
-HASH_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -104,14 +102,6 @@ def open_regular(path: Path):
         os.close(fd)
         raise OSError(f"{path}: not a regular file")
     return os.fdopen(fd, "rb")
-
-
-def sha256_and_size(f) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    while chunk := f.read(HASH_CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def inspect_image(f, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from . import folders
 from .bulk import fast_insert
 from .download.imaging import ImageFailure
+from .fileio import sha256_and_size
 from .folders import Skipped
 from .manifest import (
     MAX_MALFORMED_SHARE,
@@ -270,7 +271,7 @@ def upsert_file(record: ImageRecord, file: Path, label: str, summary: FolderSumm
     summary.labels[label] += 1
     try:
         with folders.open_regular(file) as f:
-            digest, size = folders.sha256_and_size(f)
+            digest, size = sha256_and_size(f)
             unchanged = record.pk and (record.sha256, record.label, record.source_path) == (digest, label, str(file))
             if not unchanged:
                 record.reset_download()

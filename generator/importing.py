@@ -11,7 +11,6 @@ anything is written; a failure after the checkpoint is written removes it again.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 from pathlib import Path
@@ -20,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cansite.status import JobStatus
+from datasets.fileio import sha256_of
 
 from .models import Checkpoint, TrainingRun
 from .services import RunError, check_run_name
@@ -32,14 +32,6 @@ IMPORTED_CONFIG = "imported"  # config_name of a run whose networks match no nam
 def kimg_from_name(name: str) -> float | None:
     match = KIMG_IN_NAME.search(name)
     return float(match.group(1)) if match else None
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_request(*, path: Path, name: str, label: str) -> None:

@@ -9,7 +9,6 @@ Rendering skips every image whose file exists for the same key (checkpoint sha25
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -17,7 +16,7 @@ from typing import Callable
 from django.db import transaction
 
 from cansite.status import JobStatus
-from datasets.fileio import atomic_write_bytes
+from datasets.fileio import atomic_write_bytes, sha256_of
 from generator.models import Checkpoint, TrainingRun
 from generator.services import RunError, checkpoint_of
 
@@ -134,15 +133,6 @@ def create_publication(*, run: TrainingRun, seeds: str, psi: float = 1.0, noise_
             noise_mode=noise_mode, morph_pairs=pairs, morph_frames=profile.morph_frames)
 
 
-def file_sha256(path: str, beat: Callable[[], None] = lambda: None) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            digest.update(block)
-            beat()
-    return digest.hexdigest()
-
-
 def publish(*, publication_id: int, job_id: str = "", device=None,
             progress: Callable[[int, int], None] | None = None) -> str:
     """Render a claimed publication; returns its final status ("skipped" when another holds it)."""
@@ -152,7 +142,7 @@ def publish(*, publication_id: int, job_id: str = "", device=None,
     try:
         if not Path(pub.checkpoint).is_file():
             raise PublishError(f"checkpoint {Path(pub.checkpoint).name} of run {pub.run.name} is gone")
-        pub.checkpoint_sha256 = file_sha256(pub.checkpoint, pub.beat)
+        pub.checkpoint_sha256 = sha256_of(pub.checkpoint, pub.beat)
         Publication.objects.filter(pk=pub.pk).update(checkpoint_sha256=pub.checkpoint_sha256)
         finished = Publisher(pub, device, progress).run()
     except Exception as exc:
