@@ -14,21 +14,23 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from cansite.web import immutable_file
+from cansite.web import immutable_file, int_param
 
 from . import charts, exporting, selectors, services
 from .forms import ConsentForm
 from .models import TuringImage, TuringSet
 
 
-def set_number_or_404(q) -> int:
-    if not (isinstance(q, str) and q.isdigit() and len(q) < 4):
+def set_number_or_404(query) -> int:
+    """The set number `q` of a query or form: ASCII digits only ("²".isdigit() is true, int() refuses it)."""
+    number = int_param(query, "q", low=1, high=999)
+    if number is None:
         raise Http404("no such set")
-    return int(q)
+    return number
 
 
-def set_or_404(q) -> TuringSet:
-    turing_set = TuringSet.objects.current().filter(number=set_number_or_404(q)).first()
+def set_or_404(query) -> TuringSet:
+    turing_set = TuringSet.objects.current().filter(number=set_number_or_404(query)).first()
     if turing_set is None:
         raise Http404("no such set")
     return turing_set
@@ -46,7 +48,7 @@ def index(request):
     if "q" not in request.GET:
         return render(request, "turing/index.html", {"sets": selectors.set_list(),
                                                      "results_public": settings.TURING_RESULTS_PUBLIC})
-    turing_set = set_or_404(request.GET["q"])
+    turing_set = set_or_404(request.GET)
     participant, expired = services.find_participant(request.session, turing_set)
     if participant is None:
         return consent_page(request, turing_set, ConsentForm(), expired=expired)
@@ -64,7 +66,7 @@ def consent_page(request, turing_set, form, *, expired=False, error="", status=2
 
 @require_POST
 def start(request):
-    turing_set = set_or_404(request.POST.get("q"))
+    turing_set = set_or_404(request.POST)
     if services.find_participant(request.session, turing_set)[0] is not None:
         return redirect(set_url(turing_set))  # a second click on "Start": carry on
     form = ConsentForm(request.POST)
@@ -81,14 +83,14 @@ def start(request):
 
 @require_POST
 def answer(request):
-    number = set_number_or_404(request.POST.get("q"))
+    number = set_number_or_404(request.POST)
     url = f"{reverse('turing:index')}?q={number}"
-    position = request.POST.get("position", "")
+    position = int_param(request.POST, "position")
     try:
-        if not position.isdigit():
+        if position is None:
             raise services.BadAnswer("position: missing or not a number")
         submitted = services.submit_answer(public_id=services.session_participant(request.session, number),
-                                           set_number=number, position=int(position),
+                                           set_number=number, position=position,
                                            token=request.POST.get("token", ""), answer=request.POST.get("answer", ""),
                                            confidence=request.POST.get("confidence"))
     except services.FlowError as exc:

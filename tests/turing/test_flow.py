@@ -58,7 +58,7 @@ def test_the_index_lists_the_sets_and_q_starts_one_with_consent(tmp_path, media_
     assert "Start set 2" in consent and "research study" in consent
 
 
-@pytest.mark.parametrize("q", ["0", "4", "abc", "1e3", "-1", "99999999999999999999"])
+@pytest.mark.parametrize("q", ["0", "4", "abc", "1e3", "-1", "99999999999999999999", "²", "٣", "1" * 5000])
 def test_a_malformed_or_unknown_set_number_is_a_404(tmp_path, media_root, client, q):
     make_sets(tmp_path)
     assert client.get(f"/turing/?q={q}").status_code == 404
@@ -210,3 +210,16 @@ def test_production_settings_with_redis_use_it_for_the_cache_and_sessions():
     out = subprocess.run([sys.executable, "manage.py", "shell", "-v", "0", "-c", code], cwd=REPO, text=True,
                          capture_output=True, env={**os.environ, "REDIS_URL": "redis://127.0.0.1:6379/9"}).stdout
     assert out.split()[-2:] == ["RedisCache", "cached_db"]
+
+
+@pytest.mark.parametrize("position", ["²", "1" * 5000, "-1", ""])
+def test_a_malformed_position_is_a_clear_error_not_a_500(tmp_path, media_root, client, position):
+    make_sets(tmp_path)
+    start(client)
+    participant = current(client)
+    token = TuringImage.objects.get(id=participant.order[0]).token
+    response = client.post("/turing/answer/", {"q": "1", "position": position, "token": token, "answer": "real"},
+                           **JSON)
+    assert response.status_code == 400 and "position" in response.json()["error"]
+    assert not Answer.objects.exists()
+    assert client.post("/turing/answer/", {"q": "²", "position": "0", "token": token, "answer": "real"}).status_code == 404
