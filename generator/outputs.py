@@ -109,7 +109,9 @@ def class_choice(run: TrainingRun, value: str | None) -> tuple[int | None, str |
     choices = f"0-{count - 1} or one of {', '.join(names)}"
     if not value:
         raise RunError(f"--class: run {run.name!r} is class-conditional: pass --class {choices}")
-    index = int(value) if value.isdigit() else names.index(value) if value in names else None
+    # ASCII digits only: "²".isdigit() is true, and int() refuses it (or a 5,000-digit number).
+    is_index = value.isascii() and value.isdigit() and len(value) <= 6
+    index = int(value) if is_index else names.index(value) if value in names else None
     if index is None or index >= count:
         raise RunError(f"--class: {value!r} is not a class of run {run.name!r} ({choices})")
     return index, names[index]
