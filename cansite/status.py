@@ -54,7 +54,7 @@ def process_is_alive(pid: int) -> bool:
 def owner_is_dead(owner: str) -> bool:
     """True only when the owner ("host:pid") is a process of this machine that no longer exists."""
     host, _, pid = owner.rpartition(":")
-    return host == socket.gethostname() and pid.isdigit() and not process_is_alive(int(pid))
+    return host == socket.gethostname() and pid.isascii() and pid.isdigit() and not process_is_alive(int(pid))
 
 
 def public_reason(exc: BaseException) -> str:

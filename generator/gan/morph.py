@@ -25,7 +25,9 @@ from .sample import class_tensor, exact_fp32, save_png, seeds_to_z, to_uint8
 
 
 def is_seed(source) -> bool:
-    return isinstance(source, (int, np.integer)) or (isinstance(source, str) and source.strip().isdigit())
+    # ASCII digits: "²".isdigit() is true, and int() refuses it.
+    return isinstance(source, (int, np.integer)) or (isinstance(source, str) and source.strip().isascii()
+                                                     and source.strip().isdigit())
 
 
 @torch.no_grad()

@@ -106,8 +106,9 @@ def test_generate_project_and_morph_through_the_commands(dataset, tmp_path, caps
     call_command("morph", "--run", "run1", "--source", "3", "--target", str(tmp_path / "p" / "projected_w.npz"),
                  "--frames", "4", "--out", str(tmp_path / "m"))
     assert sorted(p.name for p in (tmp_path / "m").glob("frame*.png")) == [f"frame000{i}.png" for i in range(4)]
-    with pytest.raises(CommandError, match="--source"):
-        call_command("morph", "--run", "run1", "--source", "x.npz", "--target", "1", "--out", str(tmp_path / "m"))
+    for source in ("x.npz", "²"):
+        with pytest.raises(CommandError, match="--source"):
+            call_command("morph", "--run", "run1", "--source", source, "--target", "1", "--out", str(tmp_path / "m"))
 
 
 def test_gan_metrics_without_inception_weights_reports_labelled_kid_never_fid(dataset, capsys, client):
