@@ -166,8 +166,11 @@ def export_seed_pages(*, runs: list[str], seeds: str, out: Path, workers: int = 
         raise ExportError(f"--runs: {empty[0]!r} has no published seeds in {seeds} (run publish_seeds first)")
     digest = inputs_hash(code_fingerprint(), base_url, window, [run_state(s) for s in all_seeds],
                          sorted((a, b.run.name) for a, b in counterparts_of(all_seeds).items()))
-    return build(out, lambda: plan(all_seeds, base_url), digest=digest, workers=workers,
-                 progress=progress or (lambda done, total: None))
+    try:
+        return build(out, lambda: plan(all_seeds, base_url), digest=digest, workers=workers,
+                     progress=progress or (lambda done, total: None))
+    except OSError as exc:  # the folder cannot be written (missing parent, read-only, full disk)
+        raise ExportError(f"--out: cannot write the export at {out}: {exc.strerror or exc}") from None
 
 
 def run_state(seeds: RunSeeds) -> list:

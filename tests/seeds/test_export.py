@@ -139,6 +139,7 @@ def test_the_command_prints_a_summary_and_rejects_bad_flags(tmp_path, published,
         (["--runs", "mel", "--workers", "0"], "--workers: 0 is not a positive number"),
         (["--runs", "mel", "--base-url", "example.org"], "--base-url: 'example.org' is not an http"),
         (["--runs", "mel", "--out", str(tmp_path / "mine")], "exists and is not a seed-page export"),
+        (["--runs", "mel", "--out", "/proc/site"], "--out: cannot write the export at /proc/site"),
     ]:
         argv = {"--seeds": "0-9", "--out": str(tmp_path / "new"), **dict(zip(args[::2], args[1::2]))}
         with pytest.raises(CommandError, match=re.escape(message)):
