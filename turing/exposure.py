@@ -3,8 +3,8 @@
 A visitor who finds a test image, or its source, on a labelled public page knows its answer. So:
 - the galleries and thumbnails of a dataset that a live (not archived) set draws from are for staff
   only (`live_source_dataset_ids`, asked by the dataset views);
-- a synthetic image rendered from a seed that a seed page publishes is never put in a set (the
-  build leaves it out and names it), and a seed page is never published for a seed that a live set's
+- a synthetic image rendered from a seed that a seed page publishes (or a run page's sample grid
+  shows) is never put in a set (the build leaves it out and names it), and a seed page is never published for a seed that a live set's
   synthetic image was rendered from (`live_synthetic_seeds`, asked by seeds.services).
 
 Which run rendered a synthetic image is not recorded on its row, so the match is by what is: its file
@@ -37,12 +37,18 @@ def live_source_dataset_ids() -> set[int]:
 
 
 def published_ranges() -> list[tuple[str, int, int]]:
-    """(class, first seed, last seed) of every seed publication, of any status: a failed or queued one
-    may have pages already, or soon; '' is a run of every class."""
+    """(class, first seed, last seed) of every seed publication, of any status (a failed or queued one
+    may have pages already, or soon), and of every run's sample grid, which its public run page shows;
+    '' is a run of every class."""
+    from generator.models import TrainingRun
     from seeds.models import Publication  # seeds publish a run's pages; the build asks them at call time
 
-    return [(normalise_label(label) if label else "", lo, hi)
-            for label, lo, hi in Publication.objects.values_list("run__label", "seed_lo", "seed_hi")]
+    ranges = [(normalise_label(label) if label else "", lo, hi)
+              for label, lo, hi in Publication.objects.values_list("run__label", "seed_lo", "seed_hi")]
+    for label, config in TrainingRun.objects.exclude(latest_grid="").values_list("label", "config"):
+        for seed in (config or {}).get("train", {}).get("grid_seeds", ()):
+            ranges.append((normalise_label(label) if label else "", seed, seed))
+    return ranges
 
 
 def is_published(record: ImageRecord, ranges: list[tuple[str, int, int]]) -> bool:

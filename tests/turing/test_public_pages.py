@@ -97,3 +97,13 @@ def test_the_demo_builds_its_sets_from_seeds_its_seed_pages_do_not_publish():
     published = range(inspect.signature(seeds_demo.demo_step).parameters["seeds"].default)
     held_back = parse_seeds(demo.OPTIONS.synthetic_seeds)
     assert len(held_back) and not set(published) & set(held_back)
+
+
+def test_a_build_leaves_out_the_seeds_a_runs_public_sample_grid_shows(tmp_path, media_root):
+    make_sources(tmp_path, synthetic_per_class=16)
+    name_by_seeds("GAN")
+    run = make_run("nev", media_root, label="nevus")
+    config = {**run.config, "train": {**run.config["train"], "grid_seeds": [0, 1, 2]}}
+    type(run).objects.filter(id=run.id).update(latest_grid="gan-runs/nev/grid.png", config=config)
+    summary = build_turing_sets(options=options())
+    assert summary.excluded == [f"GAN/nevus/seed{i:04d}.png" for i in range(3)]
