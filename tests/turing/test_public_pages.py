@@ -107,3 +107,22 @@ def test_a_build_leaves_out_the_seeds_a_runs_public_sample_grid_shows(tmp_path, 
     type(run).objects.filter(id=run.id).update(latest_grid="gan-runs/nev/grid.png", config=config)
     summary = build_turing_sets(options=options())
     assert summary.excluded == [f"GAN/nevus/seed{i:04d}.png" for i in range(3)]
+
+
+def test_a_benchmark_cell_shows_no_thumbnail_of_a_live_sets_source_to_visitors(tmp_path, media_root, client):
+    from django.urls import reverse
+
+    from tests.cansite.factory import make_benchmark
+    from tests.cansite.factory import make_image_dataset as make_photos
+    from turing.models import TuringSet
+
+    train, test = make_photos(media_root, "TRAIN"), make_photos(media_root, "TEST", ok=3)
+    url = reverse("classifier:cell", args=[make_benchmark(train, test).name]) + "?row=TRAIN&test=TEST"
+    assert thumbnails(client.get(url).content.decode()) == 3
+    record = test.images.first()
+    TuringImage.objects.create(turing_set=TuringSet.objects.create(number=1, seed=0), token="t", truth="real",
+                               record=record, origin_dataset="TEST", origin_item=record.no, file="turing/t.jpg",
+                               bytes=1, sha256="0" * 64)
+    assert thumbnails(client.get(url).content.decode()) == 0
+    client.force_login(User.objects.create_user("staff", password="x", is_staff=True))
+    assert thumbnails(client.get(url).content.decode()) == 3
