@@ -126,3 +126,17 @@ def test_a_benchmark_cell_shows_no_thumbnail_of_a_live_sets_source_to_visitors(t
     assert thumbnails(client.get(url).content.decode()) == 0
     client.force_login(User.objects.create_user("staff", password="x", is_staff=True))
     assert thumbnails(client.get(url).content.decode()) == 3
+
+
+def test_the_demo_sets_leave_the_seeds_its_seed_pages_publish_free(tmp_path, media_root):
+    """The demo's own datasets in miniature (as many images, tiny files): its sets build from seeds
+    50-99, after which its seed pages' 0-49 of each class publish without a refusal."""
+    make_image_dataset(tmp_path, "DEMO", 30)
+    make_image_dataset(tmp_path, "DEMO-TEST", 20)
+    make_image_dataset(tmp_path, "DEMO-GAN", 100, synthetic=True)
+    name_by_seeds("DEMO-GAN")
+    demo.demo_step(write=lambda line: None, simulated_sets=1, per_set=2)
+    items = TuringImage.objects.filter(truth="synthetic", kind="lesion").values_list("origin_item", flat=True)
+    assert len(items) == 95 and all(int(item.split("seed")[1][:4]) >= 50 for item in items)
+    for label in ("melanoma", "nevus"):
+        create_publication(run=make_run(f"demo-{label}", media_root, label=label), seeds="0-49")
