@@ -5,7 +5,8 @@ from __future__ import annotations
 
 def hidden_dataset_ids() -> set[int]:
     """Datasets whose images visitors may not see now."""
-    from turing.exposure import live_source_dataset_ids  # turing builds on datasets: asked when called
+    # turing builds on datasets: asked when called, not imported with the module
+    from turing.exposure import live_source_dataset_ids
 
     return live_source_dataset_ids()
 

@@ -76,8 +76,7 @@ class NotFoundLinks(StaticLinks):
                 return "data:text/javascript,"  # the keyboard script is for seed pages
             data = Path(finders.find(args[0])).read_bytes()
             return "data:text/css;base64," + base64.b64encode(data).decode()
-        path = export_path(kind, *args)
-        path = path[:-len("index.html")] if path.endswith("index.html") else path
+        path = export_path(kind, *args).removesuffix("index.html")
         return f"{self.base_url}/{path}" if self.base_url else f"/{path}"
 
 

@@ -40,8 +40,9 @@ def published_ranges() -> list[tuple[str, int, int]]:
     """(class, first seed, last seed) of every seed publication, of any status (a failed or queued one
     may have pages already, or soon), and of every run's sample grid, which its public run page shows;
     '' is a run of every class."""
+    # seeds ask this module in turn (a refused publication): imported when called
     from generator.models import TrainingRun
-    from seeds.models import Publication  # seeds publish a run's pages; the build asks them at call time
+    from seeds.models import Publication
 
     ranges = [(normalise_label(label) if label else "", lo, hi)
               for label, lo, hi in Publication.objects.values_list("run__label", "seed_lo", "seed_hi")]

@@ -18,8 +18,8 @@ from django.views.decorators.http import require_POST
 from cansite.web import IMMUTABLE, int_param
 
 from . import charts, exporting, selectors, services
-from .forms import ConsentForm
 from .encoding import repad
+from .forms import ConsentForm
 from .models import Showing, TuringImage, TuringSet
 
 

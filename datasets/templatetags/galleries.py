@@ -2,7 +2,8 @@
 image (datasets/galleries.py); the hidden datasets are read once per page."""
 from django import template
 
-from datasets.galleries import hidden_dataset_ids, images_shown as shown_to
+from datasets.galleries import hidden_dataset_ids
+from datasets.galleries import images_shown as shown_to
 
 register = template.Library()
 KEY = "datasets.hidden_dataset_ids"

@@ -102,7 +102,6 @@ def test_fast_answers_are_flagged_and_too_many_flag_the_participant(tmp_path, me
     turing_set = make_sets(tmp_path)[0]
     participant = services.start_participant(turing_set=turing_set, ip="10.0.0.9")
     for position in range(participant.total):
-        image = TuringImage.objects.get(id=participant.order[position])
         services.submit_answer(public_id=participant.public_id, set_number=participant.turing_set.number,
                                position=position, token=showing_token(participant, position), answer="real")
     participant.refresh_from_db()

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from turing import services
-from turing.models import Answer, TuringImage
+from turing.models import Answer
 
 from .factory import make_sets, showing_token
 
