@@ -206,9 +206,7 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 TURING_CONSENT_TEXT = os.environ.get("TURING_CONSENT_TEXT", (
     "This is a research study: you will see photographs of skin lesions and say whether each is a real "
     "photograph or made by a computer. We store your answers, their timing and the optional profile you give, "
-    "nothing else about you. To limit how many tests one network can start, we keep a keyed hash of your IP "
-    "address (never the address itself) apart from your answers, and delete it after one hour. "
-    "Taking part is voluntary; you may stop at any time."))
+    "nothing else about you. Taking part is voluntary; you may stop at any time."))
 TURING_RESUME_MINUTES = env_int("TURING_RESUME_MINUTES", 60)  # an unfinished test expires after this idle time
 TURING_NEW_PARTICIPANTS_PER_IP_HOUR = env_int("TURING_NEW_PARTICIPANTS_PER_IP_HOUR", 30)
 # The key of the HMAC that stands for a client address in the per-network limit: never SECRET_KEY (the

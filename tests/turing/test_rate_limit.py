@@ -88,6 +88,9 @@ def test_the_install_key_is_random_made_once_and_kept_in_var(tmp_path, monkeypat
 
 @pytest.mark.django_db
 def test_the_consent_text_says_what_is_kept_of_the_address_and_for_how_long(tmp_path, media_root, client):
-    make_sets(tmp_path)
-    page = client.get("/turing/?q=1").content.decode()
-    assert "keyed hash of your IP address" in page and "delete it after one hour" in page
+    sets = make_sets(tmp_path)
+    type(sets[1]).objects.filter(id=sets[1].id).update(consent_text="A set's own consent text.")
+    for q in (1, 2):  # a set's own consent text too
+        page = client.get(f"/turing/?q={q}").content.decode()
+        assert "keyed hash of your IP address" in page and "delete it after one hour" in page
+    assert services.RATE_WINDOW == timedelta(hours=1)  # what the page says
