@@ -63,4 +63,4 @@ def adam_settings(train_cfg: TrainConfig) -> dict:
     return settings
 
 
-__all__ = ["FINE_TUNE", "resolve", "with_derived", "adam_settings"]
+__all__ = ["FINE_TUNE", "adam_settings", "resolve", "with_derived"]

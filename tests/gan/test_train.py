@@ -117,6 +117,24 @@ def test_the_command_line_trains_and_writes_the_resolved_config(tmp_path, capsys
     assert '"status": "done"' in capsys.readouterr().out
 
 
+def test_the_command_line_dry_run_prints_the_recipe_and_creates_nothing(tmp_path, capsys):
+    from generator.gan.config import config_dict
+    from generator.gan.recipe import resolve
+
+    out = tmp_path / "run"
+    result = cli.main(["--config", "paper", "--data", str(tmp_path / "none"), "--out", str(out), "--init-from",
+                       "c10000.pt", "--gamma", "32", "--kimg", "500", "--freeze-d", "13", "--dry-run"])
+    printed = json.loads(capsys.readouterr().out)
+    wanted = config_dict(*resolve("paper", {"gamma": 32.0, "kimg": 500.0, "freeze_d": 13}, fine_tune=True))
+    assert result == {"status": "dry-run"} and printed == json.loads(json.dumps(wanted)) and not out.exists()
+    assert (printed["train"]["ada_kimg"], printed["train"]["ema_rampup"]) == (100.0, None)
+
+
+def test_the_command_line_refuses_a_bad_value_with_one_line(tmp_path):
+    with pytest.raises(SystemExit, match="^error: batch: must be >= 1, got 0$"):
+        cli.main(["--data", str(tmp_path), "--out", str(tmp_path / "run"), "--batch", "0", "--dry-run"])
+
+
 def test_a_conditional_model_takes_its_classes_from_the_folder_names(tmp_path):
     data_dir = make_solid_colour_dataset(tmp_path / "data", count=3, resolution=20, label="melanoma")
     make_solid_colour_dataset(data_dir, count=3, resolution=20, label="nevus", hue=0.6)  # resized to 16 px
