@@ -130,3 +130,20 @@ def test_a_fine_tune_keeps_the_network_it_starts_from():
     parent = {**PAPER_NETWORK, "w_avg_beta": 0.995, "num_classes": 2}  # an older run of ours, conditional
     gan_cfg, _ = resolve("paper", {}, fine_tune=True, network=parent)
     assert (gan_cfg.w_avg_beta, gan_cfg.num_classes) == (0.995, 2)
+
+
+def test_freeze_d_13_freezes_the_512_to_64_px_blocks_as_freezed_13_does():
+    import torch
+
+    from generator.gan.networks import Discriminator
+
+    # networks_stylegan2.py:587 trainable = layer_idx >= freeze_layers, counting per block fromrgb (first
+    # block only), conv0, conv1, skip from the image on (:592-602): 4 + 3 + 3 + 3 = 13 layers to 64 px.
+    gan_cfg, train_cfg = resolve("paper", COMMANDS["m500/n500"][0], fine_tune=True, network=PAPER_NETWORK)
+    with torch.device("meta"):
+        D = Discriminator(gan_cfg)
+    D.freeze(train_cfg.freeze_d)
+    frozen = [not any(p.requires_grad for p in block.parameters()) for block in D.blocks]
+    trains = [all(p.requires_grad for p in block.parameters()) for block in D.blocks]
+    assert frozen == [True, True, True, True, False, False, False]  # 512, 256, 128, 64 | 32, 16, 8 px
+    assert trains == [not f for f in frozen]
