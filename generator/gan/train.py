@@ -7,7 +7,8 @@ G main (non-saturating loss through ADA), G path length (every pl_interval
 steps, if enabled), D main, D R1 (every r1_interval steps); then the EMA of G
 and, every ada_interval steps, the ADA probability. The main phases run under
 bf16 autocast on CUDA (no loss scaling needed, bf16 has fp32's range); the
-regularisers run in fp32 because they square gradients.
+regularisers run in fp32 because they square gradients. Option by option this is
+NVIDIA's StyleGAN2 recipe (recipe.py resolves it; the README lists where we deviate).
 
 Resume restores everything (weights, EMA, optimizers, p and its running
 statistics, path length mean, counters, RNG states; the data order is a
@@ -169,8 +170,7 @@ def _optimizer_step(run: Run, loss: torch.Tensor, params: list, opt: torch.optim
     loss.backward(inputs=params)  # grads only for this network's trainable parameters
     ddp.average_grads(params, run.env)
     # As the reference: one non-finite gradient (an fp16/bf16 overflow) must not poison Adam's moments.
-    grads = [p.grad for p in params if p.grad is not None]
-    for grad in grads:
+    for grad in (p.grad for p in params if p.grad is not None):
         torch.nan_to_num_(grad, nan=0.0, posinf=1e5, neginf=-1e5)
     opt.step()
 
