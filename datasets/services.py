@@ -15,10 +15,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from common.files import sha256_and_size
+
 from . import folders
 from .bulk import fast_insert
 from .download.imaging import ImageFailure
-from .fileio import sha256_and_size
 from .folders import Skipped
 from .manifest import (
     MAX_MALFORMED_SHARE,

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cansite.status import JobStatus
-from datasets.fileio import sha256_of
+from common.files import sha256_of
 
 from .models import Checkpoint, TrainingRun
 from .services import RunError, check_run_name

@@ -16,7 +16,7 @@ from typing import Callable
 from django.db import transaction
 
 from cansite.status import JobStatus
-from datasets.fileio import atomic_write_bytes, sha256_of
+from common.files import atomic_write_bytes, sha256_of
 from generator.models import Checkpoint, TrainingRun
 from generator.services import RunError, checkpoint_of
 

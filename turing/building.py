@@ -22,8 +22,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from common.files import atomic_write_bytes
 from datasets.download.imaging import ImageFailure
-from datasets.fileio import atomic_write_bytes
 from datasets.models import Dataset, ImageRecord
 from datasets.services import normalise_label
 

@@ -18,6 +18,8 @@ import sys
 from dataclasses import asdict, fields
 from pathlib import Path
 
+from common.files import atomic_write_text
+
 from .checkpoint import json_safe
 from .evaluate import evaluate
 from .train import TrainConfig, train
@@ -88,15 +90,14 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     if args.command == "train":
         cfg = config_from_args(args)
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+        atomic_write_text(Path(args.out) / "config.json", json.dumps(asdict(cfg), indent=2))
         result = train(cfg, args.train, args.out, val_fraction=args.val_fraction, progress_fn=_print_progress)
         print(f"trained {result['epoch']} epochs on {result['n_train']} images: {result['checkpoint']} "
               f"(Youden threshold {result['youden_threshold']})")
         return 0
     report = evaluate(args.checkpoint, args.test, device=args.device, batch=args.batch)
     if args.report:
-        Path(args.report).write_text(json.dumps(json_safe(report), indent=2))
+        atomic_write_text(args.report, json.dumps(json_safe(report), indent=2))
     summary = {k: report["at_05"][k] for k in ("n", "auc", "auc_ci", "acc", "sens", "spec", "ppv", "npv")}
     print(json.dumps(summary))
     return 0

@@ -7,7 +7,7 @@ Several folders may be combined into one training set (a union).
 
 Images are decoded and resized once, to ``size x size`` (resized, not cropped, as the
 paper did), into an on-disk cache of uint8 ``.npy`` files keyed by path, size, mtime
-and byte size, written atomically (temp file + ``os.replace``) so parallel workers and
+and byte size, written atomically (``common.files``) so parallel workers and
 repeated runs can share it. Later epochs read ~150 kB per image instead of decoding a
 multi-megapixel JPEG, so they are not decode-bound.
 
@@ -24,7 +24,6 @@ import logging
 import os
 import random
 import re
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -33,6 +32,8 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 from torchvision.transforms import v2
+
+from common.files import atomic_writer
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +113,8 @@ class ImageCache:
             pass
         arr = decode_resized(path, self.size)
         self.decodes += 1
-        file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
+        with atomic_writer(file) as f:  # a parallel reader sees the whole array or none
             np.save(f, arr)
-        os.replace(tmp, file)  # atomic: a reader sees the whole array or none
         return arr
 
     def warm(self, paths, workers: int = 0, progress_fn=None) -> tuple[list[str], int]:

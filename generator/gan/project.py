@@ -33,6 +33,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from common.files import atomic_writer
+
 from .checkpoint import load_discriminator, load_generator
 from .data import load_image
 from .networks import Discriminator, Generator
@@ -152,8 +154,7 @@ def _write_projection(G: Generator, w, noises, target, out_dir: Path, history: l
     image = G.synthesis(ws, noise_mode="const")
     arrays = {"w": ws.cpu().numpy()} | {f"noise{i}": n.detach().cpu().numpy() for i, n in enumerate(noises)}
     w_path = out_dir / "projected_w.npz"
-    tmp = out_dir / ".projected_w.tmp.npz"
-    np.savez(tmp, **arrays)
-    tmp.replace(w_path)
+    with atomic_writer(w_path) as f:
+        np.savez(f, **arrays)
     return {"w_path": w_path, "image_path": save_png(to_uint8(image)[0], out_dir / "projected.png"),
             "target_path": save_png(to_uint8(target)[0], out_dir / "target.png"), "loss_history": history}

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import itertools
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Callable, Iterable
@@ -28,6 +26,8 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 from PIL import Image
+
+from common.files import atomic_writer
 
 from .checkpoint import load_generator
 from .networks import Generator
@@ -110,14 +110,11 @@ def _random_noise_image(G: Generator, seed: int, psi: float, class_idx, device) 
 
 
 def save_png(array: np.ndarray, path: str | Path) -> Path:
-    """Write one uint8 [H, W, C] image atomically (temp file + os.replace)."""
+    """Write one uint8 [H, W, C] image atomically (common.files)."""
     path = Path(path)
     image = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
+    with atomic_writer(path) as f:
+        image.save(f, format="PNG")
     return path
 
 

@@ -75,7 +75,7 @@ def test_the_cache_decodes_each_image_once_and_notices_changed_files(tmp_path):
     assert again.warm(paths) == ([], 0)
     os.utime(paths[0], ns=(1, 1))  # an edited image is decoded afresh
     assert again.warm(paths) == ([], 1)
-    assert len(list((tmp_path / "cache" / "32px").rglob("*.tmp"))) == 0
+    assert len(list((tmp_path / "cache" / "32px").rglob(".tmp-*"))) == 0
 
 
 def test_unreadable_files_are_reported_not_fatal(tmp_path, caplog):
