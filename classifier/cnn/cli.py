@@ -18,6 +18,7 @@ import sys
 from dataclasses import asdict, fields
 from pathlib import Path
 
+from common.devices import device_flag
 from common.files import atomic_write_text
 
 from .checkpoint import json_safe
@@ -55,7 +56,8 @@ def _train_parser(sub) -> None:
     recipe.add_argument("--optimizer", choices=("radam", "adamw"), default=DEFAULTS.optimizer,
                         help=f"optimizer (default {DEFAULTS.optimizer})")
     run = p.add_argument_group("runtime")
-    run.add_argument("--device", default=DEFAULTS.device, help="auto, cpu, cuda or cuda:N (default auto)")
+    run.add_argument("--device", default=DEFAULTS.device, type=device_flag,
+                     help="auto, cpu, cuda or cuda:N (default auto)")
     run.add_argument("--workers", type=int, default=DEFAULTS.workers, help="DataLoader workers (-1: auto)")
     run.add_argument("--no-amp", action="store_true", help="full precision on CUDA")
 
@@ -65,7 +67,7 @@ def _eval_parser(sub) -> None:
     p.add_argument("--checkpoint", required=True, help="a final.pt written by train")
     p.add_argument("--test", nargs="+", required=True, help="DIR/<melanoma|nevus>/ folders")
     p.add_argument("--report", default=None, help="write the full report (with per-image scores) to this JSON file")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    p.add_argument("--device", default="auto", type=device_flag, help="auto, cpu, cuda or cuda:N (default auto)")
     p.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
 
 

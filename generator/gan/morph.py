@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from common.devices import resolve_device
 from common.files import atomic_writer
 
 from .checkpoint import load_generator
@@ -72,7 +73,7 @@ def morph(ckpt_path, source, target, out_dir, *, frames: int = 30, psi: float = 
           progress_fn: Callable[[dict], None] | None = None) -> dict:
     """Write frameNNNN.png and morph.gif; returns {"frames": [paths], "animation": path}."""
     weights = interpolation_weights(frames)
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(device)
     G = load_generator(ckpt_path, device)
     w_a = load_w(G, source, psi=psi, class_idx=class_idx)
     w_b = load_w(G, target, psi=psi, class_idx=class_idx)

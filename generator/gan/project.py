@@ -33,6 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from common.devices import resolve_device
 from common.files import atomic_writer
 
 from .checkpoint import load_discriminator, load_generator
@@ -113,7 +114,7 @@ def project(ckpt_path, target_image, out_dir, *, steps: int = 1000, class_idx: i
     """Project `target_image` into W; returns paths and the per-step reconstruction loss."""
     if steps < 1:
         raise ValueError(f"steps: must be >= 1, got {steps}")
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(device)
     G, D = load_generator(ckpt_path, device), load_discriminator(ckpt_path, device)
     target = torch.from_numpy(load_image(target_image, G.cfg.resolution, G.cfg.img_channels)).to(device)
     target = target.permute(2, 0, 1)[None].float() / 127.5 - 1

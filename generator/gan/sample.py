@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from common.devices import resolve_device
 from common.files import atomic_writer
 
 from .checkpoint import load_generator
@@ -142,7 +143,7 @@ def generate_images(ckpt_path: str | Path, seeds: Iterable[int], out_dir: str | 
     if not math.isfinite(psi):
         raise ValueError(f"psi: must be a finite number, got {psi}")
     seeds = seeds if isinstance(seeds, Sequence) else list(seeds)
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(device)
     G = load_generator(ckpt_path, device)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
