@@ -34,13 +34,13 @@ from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 from torchvision.transforms import v2
 
 from common.files import atomic_writer
+from common.images import is_image_name
 
 log = logging.getLogger(__name__)
 
 CLASSES = ("nevus", "melanoma")  # index = label
 FOLDER_LABELS = {"melanoma": 1, "malignantmelanoma": 1,
                  "nevus": 0, "naevus": 0, "melanocyticnevus": 0, "melanocyticnaevus": 0}
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 
 
 def folder_label(name: str) -> int | None:
@@ -61,7 +61,7 @@ def scan_dirs(dirs) -> list[tuple[str, int]]:
                 log.warning("ignoring folder %s: not a melanoma or nevus folder", sub)
                 continue
             for f in sorted(sub.rglob("*")):
-                if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file():
+                if is_image_name(f) and f.is_file():
                     found[str(f.resolve())] = label  # one entry per file, even if listed twice
     if not found:
         raise ValueError(f"no melanoma/nevus images under {', '.join(map(str, dirs))}")
