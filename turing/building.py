@@ -23,14 +23,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.files import atomic_write_bytes
+from common.labels import MELANOMA, NEVUS
 from datasets.download.imaging import ImageFailure
 from datasets.models import Dataset, ImageRecord
-from datasets.services import normalise_label
 
 from . import catch, encoding
 from .models import Answer, Feedback, Kind, Truth, TuringImage, TuringSet
 
-CLASSES = ("melanoma", "nevus")
+CLASSES = (MELANOMA, NEVUS)  # in this order: odd sets get the extra melanoma
 FILE_DIR = "turing"
 CATCH_ORIGIN = "test-pattern"
 
@@ -125,10 +125,9 @@ def pools(options: BuildOptions) -> dict[tuple[str, str], list[ImageRecord]]:
             if (dataset.kind == Dataset.Kind.SYNTHETIC) != (truth == Truth.SYNTHETIC):
                 raise BuildError(f"{flag}: {name} is a {dataset.kind} dataset")
             for record in dataset.images.ok().select_related("dataset").order_by("no"):
-                label = normalise_label(record.label)
-                path = record.image_path()
-                if label in CLASSES and path is not None and path.is_file():
-                    result[(truth, label)].append(record)
+                path = record.image_path()  # labels were normalised at import (common.labels)
+                if record.label in CLASSES and path is not None and path.is_file():
+                    result[(truth, record.label)].append(record)
     return result
 
 

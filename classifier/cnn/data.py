@@ -1,7 +1,7 @@
 """Lesion image folders, a decode-once cache, and the training data pipeline.
 
-A dataset is a folder ``DIR/<label>/<image>``. Folder names are normalised
-(``melanoma``, ``malignant_melanoma`` -> melanoma = 1; ``nevus``, ``naevus``,
+A dataset is a folder ``DIR/<label>/<image>``. Folder names are normalised by
+``common.labels`` (``melanoma``, ``Malignant_Melanoma_2019`` -> melanoma = 1; ``nevus``, ``naevus``,
 ``melanocytic_nevus`` -> nevus = 0); other folders are ignored with a warning.
 Several folders may be combined into one training set (a union).
 
@@ -23,7 +23,6 @@ import hashlib
 import logging
 import os
 import random
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -35,17 +34,10 @@ from torchvision.transforms import v2
 
 from common.files import atomic_writer
 from common.images import is_image_name
+from common.labels import class_index
 
 log = logging.getLogger(__name__)
 
-CLASSES = ("nevus", "melanoma")  # index = label
-FOLDER_LABELS = {"melanoma": 1, "malignantmelanoma": 1,
-                 "nevus": 0, "naevus": 0, "melanocyticnevus": 0, "melanocyticnaevus": 0}
-
-
-def folder_label(name: str) -> int | None:
-    """1 for melanoma, 0 for nevus, None for any other folder name."""
-    return FOLDER_LABELS.get(re.sub(r"[^a-z]", "", name.lower()))
 
 
 def scan_dirs(dirs) -> list[tuple[str, int]]:
@@ -56,7 +48,7 @@ def scan_dirs(dirs) -> list[tuple[str, int]]:
         if not root.is_dir():
             raise FileNotFoundError(f"image folder {root} does not exist")
         for sub in sorted(p for p in root.iterdir() if p.is_dir()):
-            label = folder_label(sub.name)
+            label = class_index(sub.name)
             if label is None:
                 log.warning("ignoring folder %s: not a melanoma or nevus folder", sub)
                 continue

@@ -33,10 +33,10 @@ import torch
 from torch import nn
 
 from common.devices import resolve_device
+from common.labels import CLASSES
 
 from . import checkpoint
 from .data import (
-    CLASSES,
     ImageCache,
     ImageDataset,
     make_loader,
