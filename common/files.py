@@ -9,9 +9,10 @@ The bytes go to a temporary file in the target's folder (so the rename never cro
 are flushed and fsynced, renamed over the target with os.replace, and the folder is fsynced so the
 rename itself survives a power cut. On Linux the temporary file is an unnamed O_TMPFILE, linked under
 a unique name only once complete: a process killed while writing leaves nothing behind. Elsewhere
-(or on a filesystem without O_TMPFILE, or one that cannot link it) it is a uniquely named file, removed on any error, and
-`remove_stale_temp_files` clears what a kill left. Names are unique per write, never per process or
-per target, so two writers of one path never share a temporary file: the last rename wins whole.
+(or on a filesystem without O_TMPFILE, or one that cannot link it) it is a uniquely named file,
+removed on any error, and `remove_stale_temp_files` clears what a kill left. Names are unique per
+write, never per process or per target, so two writers of one path never share a temporary file:
+the last rename wins whole.
 Files get mode 0o666 less the umask, like open(): tempfile.mkstemp's 0o600 would hide media files
 from a web server running as another user.
 """

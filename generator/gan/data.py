@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from common.images import is_image_name
 
+
 def _images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and is_image_name(p))
 

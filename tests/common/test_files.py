@@ -27,10 +27,9 @@ def test_it_writes_bytes_and_text_and_makes_the_folder(tmp_path):
 def test_a_failing_writer_leaves_the_old_file_and_no_temporary_file(tmp_path):
     target = tmp_path / "ckpt.pt"
     target.write_bytes(b"old")
-    with pytest.raises(RuntimeError):
-        with atomic_writer(target) as f:
-            f.write(b"half of a new")
-            raise RuntimeError("killed mid-write")
+    with pytest.raises(RuntimeError), atomic_writer(target) as f:
+        f.write(b"half of a new")
+        raise RuntimeError("killed mid-write")
     assert target.read_bytes() == b"old"
     assert leftovers(tmp_path) == []
 
@@ -38,11 +37,10 @@ def test_a_failing_writer_leaves_the_old_file_and_no_temporary_file(tmp_path):
 def test_the_named_fallback_also_cleans_up_after_a_failure(tmp_path, monkeypatch):
     monkeypatch.delattr(os, "O_TMPFILE", raising=False)  # a filesystem or OS without unnamed files
     target = tmp_path / "x.png"
-    with pytest.raises(ValueError):
-        with atomic_writer(target) as f:
-            f.write(b"partial")
-            assert len(leftovers(tmp_path)) == 1  # the named temporary file exists while writing
-            raise ValueError("boom")
+    with pytest.raises(ValueError), atomic_writer(target) as f:
+        f.write(b"partial")
+        assert len(leftovers(tmp_path)) == 1  # the named temporary file exists while writing
+        raise ValueError("boom")
     assert not target.exists() and leftovers(tmp_path) == []
     atomic_write_bytes(target, b"whole")
     assert target.read_bytes() == b"whole" and leftovers(tmp_path) == []
