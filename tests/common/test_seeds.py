@@ -16,7 +16,9 @@ def test_ranges_and_lists_parse_and_stay_ranges():
 @pytest.mark.parametrize("text", ["\u0663", "1_0", "+5", "\u00b2", "1-\u0663", "0x10", "1e3", "-5", " "])
 def test_anything_but_ascii_digits_is_refused_with_a_one_line_reason(text):
     """int() takes '٣' (Arabic-Indic three), '1_0' and '+5': the GAN's grammar used to accept them."""
-    for parse in (parse_seeds, parse_seed_range):
+    from generator.gan.seeds import parse_seeds as gan_parse_seeds
+
+    for parse in (parse_seeds, parse_seed_range, gan_parse_seeds):
         with pytest.raises(SeedError) as caught:
             parse(text)
         assert "\n" not in str(caught.value)
