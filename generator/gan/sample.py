@@ -29,6 +29,7 @@ from PIL import Image
 
 from common.devices import resolve_device
 from common.files import atomic_writer
+from common.seeds import SEED_LIMIT
 
 from .checkpoint import load_generator
 from .networks import Generator
@@ -40,7 +41,7 @@ def seed_filename(seed: int) -> str:
 
 
 def z_from_seed(seed: int, z_dim: int) -> np.ndarray:
-    if not 0 <= seed < 2**32:
+    if not 0 <= seed < SEED_LIMIT:
         raise ValueError(f"seed: must be in [0, 2**32), got {seed}")
     return np.random.RandomState(seed).randn(1, z_dim)
 
