@@ -30,7 +30,7 @@ def test_a_folder_named_melanoma_2019_is_melanoma_to_the_classifier_and_the_turi
     import_folder(path=fake, name="GAN", kind=Dataset.Kind.SYNTHETIC)
     assert sorted(ImageRecord.objects.filter(dataset__name="REAL").values_list("label", flat=True)) == [
         "melanoma", "nevus"]
-    found = pools(BuildOptions(real=["REAL"], synthetic=["GAN"], sets=1, per_set=4, seed=1, side=32))
+    found = pools(BuildOptions(real=["REAL"], synthetic=["GAN"], sets=1, per_set=4, seed=1, side=32), [])
     assert [len(found[(Truth.REAL, label)]) for label in ("melanoma", "nevus")] == [1, 1]
     assert sorted(label for _, label in scan_dirs(real)) == [0, 1]  # the classifier reading the same folders
 
