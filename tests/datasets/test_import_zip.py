@@ -1,6 +1,8 @@
 """import_folder on zip archives (read in place, never extracted) and on synthetic sets made elsewhere."""
 import io
 import struct
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -12,7 +14,9 @@ from datasets.models import Dataset, ImageRecord
 from datasets.services import import_folder
 from datasets.sources import MAX_MEMBER_BYTES, ImageSource
 from datasets.thumbnails import thumbnail_path
+from tests.conftest import REPO, subprocess_env
 from tests.datasets import webserver as w
+from tests.datasets.test_import_folder_safety import MEASURE
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +168,17 @@ def test_subdir_also_picks_a_folder_inside_a_folder_path_and_may_not_leave_it(tm
     with pytest.raises(CommandError, match="^--subdir link: no such folder in") as caught:
         call_command("import_folder", str(tmp_path / "torrent"), "--name", "h", "--subdir", "link")
     assert caught.value.returncode == 2 and not Dataset.objects.filter(name="h").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_member_is_streamed_never_read_whole_into_memory(tmp_path, media_root):
+    archive = tmp_path / "big.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z, z.open("nevus/big.jpg", "w") as f:
+        for _ in range(200):  # 200 MB of zeros, 200 kB deflated
+            f.write(bytes(2**20))
+    done = subprocess.run([sys.executable, "-c", MEASURE, str(archive)], cwd=REPO, env=subprocess_env(media_root),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    before, after = (int(kb) / 1024 for kb in done.stdout.split()[-2:])
+    assert after - before < 100, f"peak RSS grew by {after - before:.0f} MB: the 200 MB member was read whole"
+    assert ImageRecord.objects.get(no="nevus/big.jpg").failure_reason == "unreadable"
