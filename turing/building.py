@@ -24,16 +24,16 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from common.files import atomic_write_bytes
+from common.labels import MELANOMA, NEVUS
+from common.seeds import Seeds, parse_seeds
 from datasets.download.imaging import ImageFailure
-from datasets.fileio import atomic_write_bytes
 from datasets.models import Dataset, ImageRecord
-from datasets.services import normalise_label
-from generator.gan.seeds import Seeds, parse_seeds
 
 from . import catch, encoding, exposure
 from .models import Answer, Feedback, Kind, Truth, TuringImage, TuringSet
 
-CLASSES = ("melanoma", "nevus")
+CLASSES = (MELANOMA, NEVUS)  # in this order: odd sets get the extra melanoma
 FILE_DIR = "turing"
 CATCH_ORIGIN = "test-pattern"
 
@@ -161,12 +161,11 @@ def pools(options: BuildOptions, excluded: list[str]) -> dict[tuple[str, str], l
             if (dataset.kind == Dataset.Kind.SYNTHETIC) != (truth == Truth.SYNTHETIC):
                 raise BuildError(kind_refusal(flag, dataset))
             for record in dataset.images.ok().select_related("dataset").order_by("no"):
-                label = normalise_label(record.label)
-                source = record.image_source()
-                if label not in CLASSES or source is None or not source.exists():
+                source = record.image_source()  # labels were normalised at import (common.labels)
+                if record.label not in CLASSES or source is None or not source.exists():
                     continue
                 if truth == Truth.REAL or synthetic_usable(record, seeds, published, excluded):
-                    result[(truth, label)].append(record)
+                    result[(truth, record.label)].append(record)
     return result
 
 
