@@ -143,6 +143,11 @@ class ModulatedConv2d(nn.Module):
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         styles = self.affine(w)
         weight = self.weight * self.weight_gain
+        if x.shape[0] == 1 and self.weight.shape[2] == 1 and not self.demodulate and not torch.is_grad_enabled():
+            # A 1x1 conv to 3 channels is a matmul; oneDNN's 1x1 kernel for so few outputs splits the
+            # sum over input channels between threads, so its result changed with the thread count.
+            rgb = (weight[:, :, 0, 0] * styles.to(weight.dtype)) @ x.reshape(x.shape[1], -1)
+            return rgb.reshape(1, -1, *x.shape[2:]).to(x.dtype)
         x = x * styles[:, :, None, None].to(x.dtype)
         if self.up:
             # Transposed stride-2 conv gives 2H+1 pixels; the blur (gain 4 for the inserted
