@@ -28,7 +28,7 @@ MAX_SEEDS = 100_000  # per publication: a typo like 0-50000000 should not queue 
 MAX_SEED = 2**32 - 1
 PSI_RANGE = (-2.0, 2.0)
 MORPH_FRAMES_RANGE = (2, 60)
-BATCH = 8
+BATCH = 8  # seeds rendered between progress writes; each is still rendered alone (the canonical render)
 
 
 class PublishError(ValueError):

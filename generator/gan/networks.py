@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import inference
 from .config import GANConfig
 
 SQRT2 = math.sqrt(2.0)
@@ -143,11 +144,6 @@ class ModulatedConv2d(nn.Module):
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         styles = self.affine(w)
         weight = self.weight * self.weight_gain
-        if x.shape[0] == 1 and self.weight.shape[2] == 1 and not self.demodulate and not torch.is_grad_enabled():
-            # A 1x1 conv to 3 channels is a matmul; oneDNN's 1x1 kernel for so few outputs splits the
-            # sum over input channels between threads, so its result changed with the thread count.
-            rgb = (weight[:, :, 0, 0] * styles.to(weight.dtype)) @ x.reshape(x.shape[1], -1)
-            return rgb.reshape(1, -1, *x.shape[2:]).to(x.dtype)
         x = x * styles[:, :, None, None].to(x.dtype)
         if self.up:
             # Transposed stride-2 conv gives 2H+1 pixels; the blur (gain 4 for the inserted
@@ -272,9 +268,15 @@ class SynthesisNetwork(nn.Module):
             SynthesisBlock(cfg.channels(res // 2) if res > 4 else 0, cfg.channels(res), cfg, res)
             for res in resolutions)
 
-    def forward(self, ws: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
+    def forward(self, ws: torch.Tensor, noise_mode: str = "random", *, fast: bool | None = None) -> torch.Tensor:
+        """fast (default: one image without autograd) takes inference.py's batch-one path; False
+        keeps the training maths (the benchmark's baseline)."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode: must be one of {NOISE_MODES}, got {noise_mode!r}")
+        if fast is None:
+            fast = ws.shape[0] == 1 and not torch.is_grad_enabled()
+        if fast:
+            return inference.synthesize_one(self, ws, noise_mode, upsample2x)
         x = img = None
         w_idx = 0
         for block in self.blocks:
