@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import inference
 from .config import GANConfig
 
 SQRT2 = math.sqrt(2.0)
@@ -267,9 +268,15 @@ class SynthesisNetwork(nn.Module):
             SynthesisBlock(cfg.channels(res // 2) if res > 4 else 0, cfg.channels(res), cfg, res)
             for res in resolutions)
 
-    def forward(self, ws: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
+    def forward(self, ws: torch.Tensor, noise_mode: str = "random", *, fast: bool | None = None) -> torch.Tensor:
+        """fast (default: one image without autograd) takes inference.py's batch-one path; False
+        keeps the training maths (the benchmark's baseline)."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode: must be one of {NOISE_MODES}, got {noise_mode!r}")
+        if fast is None:
+            fast = ws.shape[0] == 1 and not torch.is_grad_enabled()
+        if fast:
+            return inference.synthesize_one(self, ws, noise_mode, upsample2x)
         x = img = None
         w_idx = 0
         for block in self.blocks:

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 
 from . import distributed as ddp
@@ -54,7 +55,7 @@ from .loss import (
 )
 from .networks import Discriminator, Generator
 from .recipe import adam_settings
-from .sample import image_grid, save_png, seeds_to_z, to_uint8
+from .sample import image_grid, save_png, synthesize
 
 ProgressFn = Callable[[dict], None]
 AbortFn = Callable[[], bool]
@@ -257,12 +258,12 @@ def train_step(run: Run, reals: torch.Tensor, c) -> None:
 
 @torch.no_grad()
 def save_grid(run: Run, path: Path) -> Path:
-    """Fixed seeds through G_ema in fp32 and const noise: comparable across checkpoints."""
-    seeds = list(run.train_cfg.grid_seeds)
-    z = seeds_to_z(seeds, run.gan_cfg.z_dim, run.env.device)
+    """Fixed seeds through G_ema by the canonical render (one image per pass, fp32, const noise):
+    comparable across checkpoints, and each tile is the image `generate` writes for that seed."""
     classes = run.gan_cfg.num_classes
-    c = torch.arange(len(seeds), device=run.env.device) % classes if classes else None
-    return save_png(image_grid(to_uint8(run.G_ema(z, c, noise_mode="const"))), path)
+    tiles = [synthesize(run.G_ema, [seed], noise_mode="const", class_idx=i % classes if classes else None)
+             for i, seed in enumerate(run.train_cfg.grid_seeds)]
+    return save_png(image_grid(np.concatenate(tiles)), path)
 
 
 def write_checkpoint(run: Run) -> dict:
