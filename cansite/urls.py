@@ -3,10 +3,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
-
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("home.urls")),
     path("datasets/", include("datasets.urls")),
     path("generator/", include("generator.urls")),
     path("benchmarks/", include("classifier.urls")),

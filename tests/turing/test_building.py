@@ -67,6 +67,10 @@ def test_the_composition_is_stored_and_printed(tmp_path, media_root):
     (["--real", "REAL", "--synthetic", "REAL"], "--synthetic: REAL is a folder dataset"),
     (["--real", "REAL", "--synthetic", "GAN", "--per-set", "40"], "--real: 12 usable melanoma images"),
     (["--real", "REAL", "--synthetic", "GAN", "--real-fraction", "1.5"], "--real-fraction"),
+    # Bigger than the database column: refused by the parser, not an overflow after the images are encoded.
+    (["--real", "REAL", "--synthetic", "GAN", "--seed", "9" * 30], "--seed: must be a whole number >= 0"),
+    (["--real", "REAL", "--synthetic", "GAN", "--real-fraction", "nan"], "--real-fraction: must be a finite number"),
+    (["--real", "REAL", "--synthetic", "GAN", "--sets", "0"], "--sets: must be a whole number >= 1"),
 ])
 def test_bad_flags_are_refused_in_one_line_before_anything_is_made(tmp_path, media_root, flags, message):
     make_sources(tmp_path)
@@ -172,6 +176,8 @@ def test_export_refuses_a_missing_set_or_a_folder_with_files(tmp_path, media_roo
     make_sets(tmp_path, sets=1)
     with pytest.raises(CommandError, match="N: there is no set 7"):
         call_command("export_turing_set", "7", str(tmp_path / "x"))
+    with pytest.raises(CommandError, match="N: must be a whole number >= 1"):  # not an overflow in the query
+        call_command("export_turing_set", "9" * 30, str(tmp_path / "x"))
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("mine")
     with pytest.raises(CommandError, match="is not an empty folder"):
