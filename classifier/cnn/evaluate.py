@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +56,7 @@ def load_model(checkpoint_path, device="cpu"):
     return model, norm, ckpt
 
 
-def _items(images) -> list[tuple[str, int | None]]:
+def _items(images) -> Sequence[tuple[str, int | None]]:
     """A labelled folder (or list of folders), image paths, or (path, label) pairs."""
     if isinstance(images, (str, Path)):
         return scan_dirs(images)

@@ -57,6 +57,6 @@ def path_length_penalty(images: torch.Tensor, ws: torch.Tensor, pl_mean: torch.T
 def lazy_adam_settings(lr: float, betas: tuple[float, float], interval: int | None) -> tuple[float, tuple[float, float]]:
     """Learning rate and betas for an optimizer that also takes a regulariser step every `interval` steps."""
     if not interval or interval <= 1:
-        return lr, tuple(betas)
+        return lr, (betas[0], betas[1])
     ratio = interval / (interval + 1)
     return lr * ratio, (betas[0] ** ratio, betas[1] ** ratio)
