@@ -150,6 +150,9 @@ class Answer(models.Model):
                                    name="confidence_1_to_3"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.participant_id} #{self.position}: {self.answer}"
+
     @property
     def correct(self) -> bool:
         return self.answer == self.image.truth

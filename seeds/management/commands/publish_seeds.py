@@ -26,7 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--counterpart", help="The other class's run, linked from each page ('' for none).")
         parser.add_argument("--morph", help="Morph pairs rendered with the seeds, e.g. 0-99:next,3:42 "
                                             "(default: the run's last; '' for none).")
-        parser.add_argument("--morph-frames", type=positive_int, help="Frames per morph, both ends included (default 12).")
+        parser.add_argument("--morph-frames", type=positive_int,
+                            help="Frames per morph, both ends included (default 12).")
         parser.add_argument("--now", action="store_true", help="Render in this process instead of queueing.")
 
     def handle(self, *args, **opts):
