@@ -22,12 +22,11 @@ R1 and path length regularisation need.
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from typing import Any, cast
 
 from .config import GANConfig
 

@@ -35,7 +35,7 @@ def test_validation_errors_name_the_field(overrides, field):
 
 
 def test_an_unknown_config_name_is_refused():
-    with pytest.raises(ConfigError, match="^config:"):
+    with pytest.raises(ConfigError, match=r"^config:"):
         get_config("huge")
 
 

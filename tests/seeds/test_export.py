@@ -91,7 +91,7 @@ def test_a_template_change_rebuilds_the_pages_and_keeps_the_images(tmp_path, pub
     base.write_text(base.read_text().replace("<main>", "<main><p>Changed</p>"))
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [templates, *settings.TEMPLATES[0]["DIRS"]]}]
     summary = export(site)
-    pages = [p for p in site.rglob("*.html")]
+    pages = list(site.rglob("*.html"))
     assert summary.written == len(pages) and summary.skipped > 0, "images and static files are kept"
     assert all("<p>Changed</p>" in p.read_text() for p in pages)
 

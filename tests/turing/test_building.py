@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 from collections import Counter
 
 import pytest
@@ -12,8 +13,7 @@ from PIL import Image
 from turing.building import BuildError, build_turing_sets
 from turing.models import Answer, TuringImage, TuringSet
 
-from .factory import make_sets, make_sources, options
-from .test_flow import make_participant_with_answers
+from .factory import make_participant_with_answers, make_sets, make_sources, options
 
 pytestmark = pytest.mark.django_db
 
@@ -93,12 +93,12 @@ def test_reuse_allows_a_small_pool_to_fill_many_sets(tmp_path, media_root):
 def test_an_unreadable_source_is_replaced_by_the_next_draw(tmp_path, media_root):
     real, _ = make_sources(tmp_path, real_per_class=3, synthetic_per_class=3)
     broken = real.images.get(no="melanoma-000")
-    open(broken.source_path, "w").write("<html>not an image</html>")  # an HTML page where an image should be
+    Path(broken.source_path).write_text("<html>not an image</html>")  # an HTML page where an image should be
     summary = build_turing_sets(options=options(sets=1, per_set=8))  # 2 of the 3 melanomas: the broken one may be drawn
     assert set(summary.skipped) <= {f"{broken}: not-an-image"}
     assert not TuringImage.objects.filter(record=broken).exists()
     assert TuringImage.objects.filter(kind="lesion").count() == 8
-    open(real.images.get(no="melanoma-001").source_path, "wb").write(b"")
+    Path(real.images.get(no="melanoma-001").source_path).write_bytes(b"")
     with pytest.raises(BuildError, match="--real: too few readable melanoma images"):
         build_turing_sets(options=options(sets=1, per_set=8, force=True))
 
@@ -132,7 +132,7 @@ def test_an_exported_set_cannot_be_told_apart_by_format_size_metadata_or_bytes(t
     build_turing_sets(options=options(sets=1, per_set=16, side=48))
     out = tmp_path / "export"
     call_command("export_turing_set", "1", str(out), stdout=io.StringIO())
-    truth = {row["token"]: row for row in csv.DictReader(open(out / "truth.csv"))}
+    truth = {row["token"]: row for row in csv.DictReader((out / "truth.csv").open())}
     assert len(truth) == 17 and set(truth[next(iter(truth))]) == {"token", "kind", "truth", "class", "origin_dataset",
                                                                   "origin_item"}
     catches = [row for row in truth.values() if row["kind"] == "catch"]  # the test pattern is a synthetic image too

@@ -5,7 +5,6 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from cansite.cli import positive_int
-
 from seeds.export import ExportError, export_seed_pages
 
 

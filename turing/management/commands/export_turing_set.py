@@ -2,7 +2,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from cansite.cli import positive_int
-
 from turing.exporting import ExportError, export_set
 
 
