@@ -14,7 +14,7 @@ from PIL import Image
 from datasets.models import Dataset, ImageRecord
 from turing import services
 from turing.building import BuildOptions, build_turing_sets
-from turing.models import Participant, TuringImage, TuringSet
+from turing.models import Participant, Showing, TuringImage, TuringSet
 
 
 def write_image(path: Path, seed: int, size: tuple[int, int], smooth: bool, fmt: str = "PNG") -> Path:
@@ -66,6 +66,11 @@ def make_sets(folder: Path, **overrides) -> list[TuringSet]:
     return list(TuringSet.objects.current().order_by("number"))
 
 
+def showing_token(participant, position: int) -> str:
+    """The token the participant's trial `position` was shown under (each trial has its own)."""
+    return Showing.objects.get(participant=participant, position=position).token
+
+
 JSON = {"HTTP_ACCEPT": "application/json"}
 
 
@@ -77,7 +82,7 @@ def make_participant_with_answers(turing_set, count: int, profile: str = "", ip:
         image = TuringImage.objects.get(id=participant.order[position])
         Participant.objects.filter(id=participant.id).update(shown_at=timezone.now() - timedelta(seconds=1))
         services.submit_answer(public_id=participant.public_id, set_number=participant.turing_set.number,
-                               position=position, token=image.token, answer=answer(image))
+                               position=position, token=showing_token(participant, position), answer=answer(image))
     participant.refresh_from_db()
     return participant
 
@@ -93,6 +98,6 @@ def current(client, q=1) -> Participant:
 def submit(client, participant, answer="real", q=1, position=None, token=None, **extra):
     participant.refresh_from_db()
     position = participant.position if position is None else position
-    token = token or TuringImage.objects.get(id=participant.order[position]).token
+    token = token or showing_token(participant, position)
     return client.post("/turing/answer/", {"q": q, "position": position, "token": token, "answer": answer},
                        **extra)

@@ -13,7 +13,7 @@ from tests.conftest import REPO
 from turing import services
 from turing.models import Answer, Participant, TuringImage
 
-from .factory import JSON, current, make_participant_with_answers, make_sets, start, submit
+from .factory import JSON, current, make_participant_with_answers, make_sets, showing_token, start, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -185,7 +185,7 @@ def test_a_malformed_position_is_a_clear_error_not_a_500(tmp_path, media_root, c
     make_sets(tmp_path)
     start(client)
     participant = current(client)
-    token = TuringImage.objects.get(id=participant.order[0]).token
+    token = showing_token(participant, 0)
     response = client.post("/turing/answer/", {"q": "1", "position": position, "token": token, "answer": "real"},
                            **JSON)
     assert response.status_code == 400 and "position" in response.json()["error"]
