@@ -219,4 +219,5 @@ TURING_ATTENTION_CATCH = env_int("TURING_ATTENTION_CATCH", 1)  # test-pattern ca
 TURING_FAST_MS = env_int("TURING_FAST_MS", 300)  # answers quicker than this are flagged
 TURING_FAST_SHARE = float(os.environ.get("TURING_FAST_SHARE", "0.2"))  # more fast answers than this: flagged
 # The client address header, read only when BEHIND_PROXY (a client can set any header itself).
-TURING_PROXY_HEADER = os.environ.get("TURING_PROXY_HEADER", "HTTP_X_FORWARDED_FOR") if env_bool("BEHIND_PROXY", False) else ""
+TURING_PROXY_HEADER = (os.environ.get("TURING_PROXY_HEADER", "HTTP_X_FORWARDED_FOR")
+                       if env_bool("BEHIND_PROXY", False) else "")

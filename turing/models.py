@@ -157,6 +157,9 @@ class StartLog(models.Model):
     class Meta:
         indexes = [models.Index(fields=["key", "created_at"]), models.Index(fields=["created_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.key[:12]} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
 
 class Answer(models.Model):
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="answers")

@@ -131,7 +131,7 @@ def test_the_command_line_dry_run_prints_the_recipe_and_creates_nothing(tmp_path
 
 
 def test_the_command_line_refuses_a_bad_value_with_one_line(tmp_path):
-    with pytest.raises(SystemExit, match="^error: batch: must be >= 1, got 0$"):
+    with pytest.raises(SystemExit, match=r"^error: batch: must be >= 1, got 0$"):
         cli.main(["--data", str(tmp_path), "--out", str(tmp_path / "run"), "--batch", "0", "--dry-run"])
 
 

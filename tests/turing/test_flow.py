@@ -190,4 +190,5 @@ def test_a_malformed_position_is_a_clear_error_not_a_500(tmp_path, media_root, c
                            **JSON)
     assert response.status_code == 400 and "position" in response.json()["error"]
     assert not Answer.objects.exists()
-    assert client.post("/turing/answer/", {"q": "²", "position": "0", "token": token, "answer": "real"}).status_code == 404
+    bad_set = {"q": "²", "position": "0", "token": token, "answer": "real"}
+    assert client.post("/turing/answer/", bad_set).status_code == 404
