@@ -15,9 +15,10 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageOps
 
+from common.files import atomic_write_bytes
+
 from .download.imaging import encode_png, to_rgb
 from .downloader import safe_component
-from .fileio import atomic_write_bytes
 from .models import Dataset, ImageRecord
 
 # A square export larger than this is a typo, not a training size (8192 px is 200 MB per image in memory).

@@ -15,10 +15,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from common.files import sha256_and_size
+from common.labels import normalise_label
+
 from . import folders
 from .bulk import fast_insert
 from .download.imaging import ImageFailure
-from .fileio import sha256_and_size
 from .folders import Skipped
 from .manifest import (
     MAX_MALFORMED_SHARE,
@@ -35,23 +37,10 @@ CHUNK = 900
 INSERT_CHUNK = 5000
 REJECT_SAMPLE = 20
 MISSING_SAMPLE = 20
-LABEL_ALIASES = {
-    "malignantmelanoma": "melanoma",
-    "melanoma": "melanoma",
-    "melanocyticnevus": "nevus",
-    "melanocyticnaevus": "nevus",
-    "nevus": "nevus",
-    "naevus": "nevus",
-}
 
 
 class DatasetImportError(ValueError):
     """A whole import was refused (bad name, wrong kind of dataset); nothing was changed."""
-
-
-def normalise_label(name: str) -> str:
-    key = "".join(ch for ch in name.lower() if ch.isalnum())
-    return LABEL_ALIASES.get(key, name)
 
 
 def validated_name(name: str) -> str:

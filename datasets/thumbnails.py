@@ -10,8 +10,9 @@ from pathlib import Path
 from django.conf import settings
 from PIL import Image, ImageOps
 
+from common.files import atomic_write_bytes
+
 from .download.imaging import to_rgb
-from .fileio import atomic_write_bytes
 from .models import ImageRecord
 
 THUMB_SIZE = 192

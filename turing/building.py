@@ -24,16 +24,16 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from common.files import atomic_write_bytes
+from common.labels import MELANOMA, NEVUS
+from common.seeds import Seeds, parse_seeds
 from datasets.download.imaging import ImageFailure
-from datasets.fileio import atomic_write_bytes
 from datasets.models import Dataset, ImageRecord
-from datasets.services import normalise_label
-from generator.gan.seeds import Seeds, parse_seeds
 
 from . import catch, encoding, exposure
 from .models import Answer, Feedback, Kind, Truth, TuringImage, TuringSet
 
-CLASSES = ("melanoma", "nevus")
+CLASSES = (MELANOMA, NEVUS)  # in this order: odd sets get the extra melanoma
 FILE_DIR = "turing"
 CATCH_ORIGIN = "test-pattern"
 
@@ -154,12 +154,11 @@ def pools(options: BuildOptions, excluded: list[str]) -> dict[tuple[str, str], l
             if (dataset.kind == Dataset.Kind.SYNTHETIC) != (truth == Truth.SYNTHETIC):
                 raise BuildError(f"{flag}: {name} is a {dataset.kind} dataset")
             for record in dataset.images.ok().select_related("dataset").order_by("no"):
-                label = normalise_label(record.label)
-                path = record.image_path()
-                if label not in CLASSES or path is None or not path.is_file():
+                path = record.image_path()  # labels were normalised at import (common.labels)
+                if record.label not in CLASSES or path is None or not path.is_file():
                     continue
                 if truth == Truth.REAL or synthetic_usable(record, seeds, published, excluded):
-                    result[(truth, label)].append(record)
+                    result[(truth, record.label)].append(record)
     return result
 
 
