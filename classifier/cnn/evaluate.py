@@ -101,8 +101,8 @@ def evaluate(checkpoint_path, images, *, batch: int = 64, device: str = "auto",
              workers: int = 0, cache_dir=None, progress_fn=None) -> dict:
     """Metrics of a checkpoint on labelled images, at 0.5 and at its Youden threshold.
 
-    Arguments as ``predict``, plus ``progress_fn`` (called per decoded image and per batch). Returns {"n", "checkpoint", "youden_threshold",
-    "threshold_source", "at_05" (threshold 0.5), "at_youden" (None when the checkpoint
+    Arguments as ``predict``, plus ``progress_fn`` (called per decoded image and per batch). Returns {"n",
+    "checkpoint", "youden_threshold", "threshold_source", "at_05" (threshold 0.5), "at_youden" (None when the checkpoint
     has no threshold), "predictions": [{"path", "label", "prob"}]}; each "at_*" is
     ``metrics.binary_metrics``'s dict. (Keys avoid dots so templates can read them.)
     """
