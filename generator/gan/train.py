@@ -101,7 +101,7 @@ def build_run(train_cfg: TrainConfig, gan_cfg: GANConfig, dataset: ImageFolder, 
     G, D = Generator(gan_cfg), Discriminator(gan_cfg)
     G_ema = Generator(gan_cfg)
     G_ema.load_state_dict(G.state_dict())
-    G, D, G_ema = (m.to(env.device) for m in (G, D, G_ema))
+    G, D, G_ema = G.to(env.device), D.to(env.device), G_ema.to(env.device)
     G_ema.eval().requires_grad_(False)
     adam = adam_settings(train_cfg)
     ada = AdaController(p=train_cfg.augment_p, target=train_cfg.ada_target, interval=train_cfg.ada_interval,
@@ -233,7 +233,8 @@ def update_ema(run: Run) -> None:
     if cfg.ema_rampup is not None:  # None on a fine-tune: its weights are trained already
         ema_images = min(ema_images, run.images_seen * cfg.ema_rampup)
     beta = 0.5 ** (cfg.batch / max(ema_images, 1e-8))
-    ema_params, params = list(run.G_ema.parameters()), list(run.G.parameters())
+    ema_params: list[torch.Tensor] = list(run.G_ema.parameters())
+    params: list[torch.Tensor] = list(run.G.parameters())
     torch._foreach_lerp_(ema_params, params, 1.0 - beta)
     for b_ema, b in zip(run.G_ema.buffers(), run.G.buffers()):
         b_ema.copy_(b)
@@ -279,7 +280,7 @@ class Reporter:
     def __init__(self, run: Run, progress_fn: ProgressFn | None):
         self.run, self.progress_fn = run, progress_fn
         self.last_time, self.last_images = time.monotonic(), run.images_seen
-        self.sec_per_kimg = None
+        self.sec_per_kimg: float | None = None
 
     def report(self, status: str = "running", **extra) -> dict:
         run, now = self.run, time.monotonic()
