@@ -119,7 +119,7 @@ def test_a_rebuild_of_answered_sets_is_refused_without_force_and_archives_with_i
 def test_tokens_are_opaque_and_urls_name_nothing_of_the_source(tmp_path, media_root, client):
     turing_set = make_sets(tmp_path)[0]
     image = turing_set.images.first()
-    assert len(image.token) == 16 and image.file == f"turing/{image.token}.jpg"
+    assert len(image.token) == 24 and image.file == f"turing/{image.token}.jpg"
     client.post("/turing/start/", {"q": 1, "consent": "on"})
     showing = Showing.objects.get(position=0)  # visitors see a showing's token, never the image's
     response = client.get(f"/turing/img/{showing.token}.jpg")
