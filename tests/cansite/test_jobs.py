@@ -27,6 +27,16 @@ from tests.generator.factory import KIMG
 pytestmark = pytest.mark.django_db
 
 
+class FakeClock:
+    """A monotonic clock that moves only when the test moves it."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def make_run(dataset, name="r", **overrides) -> TrainingRun:
     return services.create_run(name=name, dataset=dataset, config_name="tiny", overrides={"kimg": KIMG, **overrides})
 
@@ -145,10 +155,12 @@ def test_a_holder_that_lost_its_row_to_another_stops(dataset):
     run = make_run(dataset)
     assert TrainingRun.claim(run.id, "job-a")
     run.refresh_from_db()
-    abort = run.cancel_flag()
+    clock = FakeClock()
+    abort = run.cancel_flag(clock=clock)
     assert not abort()
     TrainingRun.objects.filter(id=run.id).update(owner="elsewhere:2")
-    time.sleep(1.05)  # the flag reads the database at most once a second
+    assert not abort(), "the flag reads the database at most once a second"
+    clock.now += 1.0
     assert abort(), "a process whose row was taken over must stop, not train beside the new holder"
 
 
