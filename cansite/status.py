@@ -1,6 +1,7 @@
-"""The life of anything run as a job (a GAN training run, a CNN experiment, a seed publication): one
-home for claiming it, keeping its heartbeat, telling a dead holder from a live one, cancelling it,
-and recording how it ended.
+"""The life of anything run as a job (a GAN training run, a CNN experiment, a seed publication, a
+generation, a dataset download): one home for claiming it, keeping its heartbeat, telling a dead
+holder from a live one, cancelling it, and recording how it ended. The driver that strings these
+together for a job is cansite.jobs.drive:
 
     if not TrainingRun.claim(run_id, job_id):      # someone else holds it: this copy of the job stops
         return "skipped"

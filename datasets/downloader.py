@@ -16,9 +16,9 @@ import os
 import re
 import threading
 import time
+import uuid
 from collections import Counter, OrderedDict, defaultdict
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-import uuid
 from dataclasses import asdict, dataclass, field
 from itertools import zip_longest
 from pathlib import Path

@@ -38,7 +38,8 @@ class Command(BaseCommand):
                                 "failures are always retried.")
         which.add_argument("--dry-run", action="store_true", help="Say what would be fetched; fetch nothing.")
         which.add_argument("--force", action="store_true",
-                           help="Take over from another run even if its heartbeat is fresh (it stops at once; only if it is stuck).")
+                           help="Take over from another run even if its heartbeat is fresh (it stops at once; "
+                                "only if it is stuck).")
         parser.add_argument("--json", action="store_true", help="End with the summary as one JSON object.")
 
     def handle(self, *args, **opts):
