@@ -25,11 +25,14 @@ class RunError(ValueError):
     """A run cannot be created or continued as asked; the message names the flag or field."""
 
 
-def resolve_config(config_name: str, overrides: dict) -> dict:
-    from generator.gan.config import ConfigError, config_dict, get_config
+def resolve_config(config_name: str, overrides: dict, *, fine_tune: bool = False,
+                   network: dict | None = None) -> dict:
+    """The run's stored config: generator.gan.recipe.resolve, plus the --freeze-d bound."""
+    from generator.gan.config import ConfigError, config_dict
+    from generator.gan.recipe import resolve
 
     try:
-        gan_cfg, train_cfg = get_config(config_name, **{k: v for k, v in overrides.items() if v is not None})
+        gan_cfg, train_cfg = resolve(config_name, overrides, fine_tune=fine_tune, network=network)
     except ConfigError as exc:
         raise RunError(str(exc)) from None
     check_freeze_d(gan_cfg, train_cfg.freeze_d)
@@ -71,6 +74,19 @@ def check_run_name(name: str) -> None:
 def create_run(*, name: str, dataset: Dataset, config_name: str, label: str = "", overrides: dict | None = None,
                parent: TrainingRun | None = None, init_checkpoint: str = "") -> TrainingRun:
     """Validate everything, then create the queued run (nothing is created when a check fails)."""
+    run = plan_run(name=name, dataset=dataset, config_name=config_name, label=label, overrides=overrides,
+                   parent=parent, init_checkpoint=init_checkpoint)
+    run.save()
+    return run
+
+
+def plan_run(*, name: str, dataset: Dataset, config_name: str, label: str = "", overrides: dict | None = None,
+             parent: TrainingRun | None = None, init_checkpoint: str = "") -> TrainingRun:
+    """The run create_run would save, validated and unsaved (`train_gan --dry-run` prints its config).
+
+    Starting from a parent run or a checkpoint file is a fine-tune (NVIDIA's --resume): the recipe's
+    fine-tune rule applies, and a parent's network shape is kept.
+    """
     check_run_name(name)
     if TrainingRun.objects.filter(name=name).exists():
         raise RunError(f"--name: a run named {name!r} exists (train it again to continue it)")
@@ -79,7 +95,7 @@ def create_run(*, name: str, dataset: Dataset, config_name: str, label: str = ""
         raise RunError(f"--label: {dataset.name} has no downloaded images labelled {label!r} (labels: {labels})")
     if not dataset.images.ok().exists():
         raise RunError(f"--dataset: {dataset.name} has no downloaded images yet (run download_images first)")
-    network = {}
+    network = None
     if parent is not None:
         if not parent.latest_checkpoint:
             raise RunError(f"--resume: run {parent.name!r} has no checkpoint yet")
@@ -87,16 +103,23 @@ def create_run(*, name: str, dataset: Dataset, config_name: str, label: str = ""
         network = parent_network(parent)
     if init_checkpoint and not Path(init_checkpoint).is_file():
         raise RunError(f"--from-checkpoint: {init_checkpoint} does not exist")
-    config = resolve_config(config_name, {**network, **(overrides or {})})
+    config = resolve_config(config_name, overrides or {}, fine_tune=bool(init_checkpoint), network=network)
     run = TrainingRun(name=name, dataset=dataset, label=label, config_name=config_name, config=config,
                       parent=parent, init_checkpoint=init_checkpoint, total_kimg=config["train"]["kimg"])
     run.full_clean(exclude=["config", "loss_history", "losses", "metrics"])
-    run.save()
     return run
 
 
 def continue_run(run: TrainingRun, *, kimg: float | None = None) -> TrainingRun:
     """Queue a stopped run again: it resumes from its last checkpoint (optionally to more kimg)."""
+    run.config, run.total_kimg = continued_config(run, kimg=kimg), run.total_kimg if kimg is None else kimg
+    run.requeue()
+    run.save()
+    return run
+
+
+def continued_config(run: TrainingRun, *, kimg: float | None = None) -> dict:
+    """The config a continuation of `run` trains with: its own, to the new kimg (nothing resolved again)."""
     if run.is_active and not run.is_stale():
         raise RunError(f"run {run.name!r} is {run.status}; cancel it first or wait")
     if run.dataset_id is None:
@@ -105,11 +128,7 @@ def continue_run(run: TrainingRun, *, kimg: float | None = None) -> TrainingRun:
     total = run.total_kimg if kimg is None else kimg
     if run.kimg >= total:
         raise RunError(f"--kimg: run {run.name!r} already trained {run.kimg:g} kimg; ask for more")
-    run.config = {**run.config, "train": {**run.config["train"], "kimg": total}}
-    run.total_kimg = total
-    run.requeue()
-    run.save()
-    return run
+    return {**run.config, "train": {**run.config["train"], "kimg": total}}
 
 
 def training_data_dir(run: TrainingRun) -> Path:

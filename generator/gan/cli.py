@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from .config import CONFIGS, get_config
+from .config import CONFIGS, ConfigError, config_dict
+from .recipe import resolve
 
 # (flag, field, type, help); default None means "keep the named config's value".
 OVERRIDES = [
@@ -48,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
         cfg.add_argument(flag, dest=name, type=kind, default=None, help=f"{text} (default: from --config)")
     cfg.add_argument("--mirror", dest="mirror", action=argparse.BooleanOptionalAction, default=None,
                      help="add x-flipped copies of the data (default: from --config)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the resolved options as one JSON object ({gan, train}) and exit")
     return parser
 
 
@@ -60,8 +63,14 @@ def main(argv: list[str] | None = None) -> dict:
 
         torch.set_num_threads(args.threads)
     names = [name for _, name, _, _ in OVERRIDES] + ["mirror"]
-    overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
-    gan_cfg, train_cfg = get_config(args.config, **overrides)
+    try:  # --init-from starts a new run from other weights: the recipe's fine-tune rule applies
+        gan_cfg, train_cfg = resolve(args.config, {name: getattr(args, name) for name in names},
+                                     fine_tune=bool(args.init_from))
+    except ConfigError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    if args.dry_run:
+        print(json.dumps(config_dict(gan_cfg, train_cfg)))
+        return {"status": "dry-run"}
 
     def progress(info: dict) -> None:
         losses = " ".join(f"{k}={v:.3f}" for k, v in info["losses"].items())

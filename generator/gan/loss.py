@@ -4,8 +4,8 @@ Formulas from Goodfellow et al. 2014 (non-saturating loss), Mescheder et al.
 2018 (R1) and Karras et al. 2020 (lazy regularisation, path length). Lazy
 regularisation evaluates a regulariser only every k steps and multiplies it
 by k, so its average strength is unchanged; the optimizer's learning rate and
-betas are then adjusted with `lazy_adam_settings` so that the main loss keeps
-the same effective step size.
+betas are then adjusted (recipe.adam_settings) so that the main loss keeps the
+same effective step size.
 """
 
 from __future__ import annotations
@@ -41,22 +41,23 @@ def path_length_penalty(images: torch.Tensor, ws: torch.Tensor, pl_mean: torch.T
 
     Returns (per-sample penalty, updated running mean). `images` must have been made from
     `ws` with the graph kept; `reduce_mean` averages across processes in multi-GPU training.
+
+    The inner gradient asks for ws only, so autograd computes no gradient with respect to any
+    convolution weight there (NVIDIA needs its `no_weight_gradients` context for that, because its
+    custom convolution always computes both); the weights still receive the penalty's gradient
+    through the second backward, as in the reference.
     """
     h, w = images.shape[2], images.shape[3]
     # Scaling by 1/sqrt(pixels) makes the lengths independent of resolution.
     noise = torch.randn_like(images) / math.sqrt(h * w)
     (grad,) = torch.autograd.grad((images * noise).sum(), ws, create_graph=True)
     lengths = grad.float().square().sum(dim=2).mean(dim=1).sqrt()
-    batch_mean = lengths.mean().detach()
+    batch_mean = lengths.mean()
     if reduce_mean is not None:
-        batch_mean = reduce_mean(batch_mean)
+        # The value is the mean over all processes (so every process keeps the same running mean);
+        # the gradient is this process's, as each process differentiates its own penalty.
+        batch_mean = batch_mean + (reduce_mean(batch_mean.detach()) - batch_mean.detach())
+    # Not detached, as in the reference: the penalty also pulls the lengths toward the updated mean
+    # through the decay-weighted batch mean. Only the stored running mean is detached.
     new_mean = pl_mean.lerp(batch_mean, decay)
-    return (lengths - new_mean).square(), new_mean
-
-
-def lazy_adam_settings(lr: float, betas: tuple[float, float], interval: int | None) -> tuple[float, tuple[float, float]]:
-    """Learning rate and betas for an optimizer that also takes a regulariser step every `interval` steps."""
-    if not interval or interval <= 1:
-        return lr, tuple(betas)
-    ratio = interval / (interval + 1)
-    return lr * ratio, (betas[0] ** ratio, betas[1] ** ratio)
+    return (lengths - new_mean).square(), new_mean.detach()

@@ -7,7 +7,8 @@ G main (non-saturating loss through ADA), G path length (every pl_interval
 steps, if enabled), D main, D R1 (every r1_interval steps); then the EMA of G
 and, every ada_interval steps, the ADA probability. The main phases run under
 bf16 autocast on CUDA (no loss scaling needed, bf16 has fp32's range); the
-regularisers run in fp32 because they square gradients.
+regularisers run in fp32 because they square gradients. Option by option this is
+NVIDIA's StyleGAN2 recipe (recipe.py resolves it; the README lists where we deviate).
 
 Resume restores everything (weights, EMA, optimizers, p and its running
 statistics, path length mean, counters, RNG states; the data order is a
@@ -47,12 +48,12 @@ from .data import ImageFolder, InfiniteBatchSampler, make_loader
 from .loss import (
     discriminator_loss,
     generator_loss,
-    lazy_adam_settings,
     path_length_penalty,
     r1_loss,
     r1_penalty,
 )
 from .networks import Discriminator, Generator
+from .recipe import adam_settings
 from .sample import image_grid, save_png, seeds_to_z, to_uint8
 
 ProgressFn = Callable[[dict], None]
@@ -101,15 +102,11 @@ def build_run(train_cfg: TrainConfig, gan_cfg: GANConfig, dataset: ImageFolder, 
     G_ema.load_state_dict(G.state_dict())
     G, D, G_ema = (m.to(env.device) for m in (G, D, G_ema))
     G_ema.eval().requires_grad_(False)
-    g_lr, g_betas = lazy_adam_settings(train_cfg.glr, train_cfg.betas,
-                                       train_cfg.pl_interval if train_cfg.pl_weight else None)
-    d_lr, d_betas = lazy_adam_settings(train_cfg.dlr, train_cfg.betas,
-                                       train_cfg.r1_interval if train_cfg.gamma else None)
+    adam = adam_settings(train_cfg)
     ada = AdaController(p=train_cfg.augment_p, target=train_cfg.ada_target, interval=train_cfg.ada_interval,
                         kimg=train_cfg.ada_kimg, batch=train_cfg.batch)
     return Run(train_cfg, gan_cfg, out_dir, env, G, D, G_ema,
-               torch.optim.Adam(G.parameters(), lr=g_lr, betas=g_betas, eps=1e-8),
-               torch.optim.Adam(D.parameters(), lr=d_lr, betas=d_betas, eps=1e-8),
+               torch.optim.Adam(G.parameters(), **adam["G"]), torch.optim.Adam(D.parameters(), **adam["D"]),
                AugmentPipe().to(env.device), ada, dataset.labels, pl_mean=torch.zeros([], device=env.device))
 
 
@@ -172,20 +169,23 @@ def _optimizer_step(run: Run, loss: torch.Tensor, params: list, opt: torch.optim
     opt.zero_grad(set_to_none=True)
     loss.backward(inputs=params)  # grads only for this network's trainable parameters
     ddp.average_grads(params, run.env)
+    # As the reference: one non-finite gradient (an fp16/bf16 overflow) must not poison Adam's moments.
+    for grad in (p.grad for p in params if p.grad is not None):
+        torch.nan_to_num_(grad, nan=0.0, posinf=1e5, neginf=-1e5)
     opt.step()
 
 
 def generator_step(run: Run, c) -> None:
     with run.autocast():
         z = torch.randn(run.local_batch, run.gan_cfg.z_dim, device=run.env.device)
-        fake = run.G.synthesis(mapped_styles(run, z, c, track=True), noise_mode="random")
+        fake = run.G.synthesis(mapped_styles(run, z, c), noise_mode="random")
         loss = generator_loss(run.D(run.augment(fake, run.ada.p), c))
     _optimizer_step(run, loss, list(run.G.parameters()), run.G_opt)
     run.log_loss("G", loss)
 
 
 def path_length_step(run: Run, c) -> None:
-    n = max(1, run.local_batch // 2)  # half batch: the regulariser is costly and a rough estimate suffices
+    n = max(1, run.local_batch // run.train_cfg.pl_batch_shrink)  # costly, and a rough estimate suffices
     z = torch.randn(n, run.gan_cfg.z_dim, device=run.env.device)
     ws = mapped_styles(run, z, None if c is None else c[:n])
     fake = run.G.synthesis(ws, noise_mode="random")
@@ -200,7 +200,8 @@ def discriminator_step(run: Run, reals: torch.Tensor, c) -> None:
     with run.autocast():
         with torch.no_grad():
             z = torch.randn(run.local_batch, run.gan_cfg.z_dim, device=run.env.device)
-            fake = run.G.synthesis(mapped_styles(run, z, c), noise_mode="random")
+            # The reference tracks w_avg on the discriminator phase's latents (its update_emas=True).
+            fake = run.G.synthesis(mapped_styles(run, z, c, track=True), noise_mode="random")
         fake_logits = run.D(run.augment(fake, run.ada.p), c)
         real_logits = run.D(run.augment(reals, run.ada.p), c)
         loss = discriminator_loss(real_logits, fake_logits)
@@ -212,7 +213,9 @@ def discriminator_step(run: Run, reals: torch.Tensor, c) -> None:
 def r1_step(run: Run, reals: torch.Tensor, c) -> None:
     # R1 on D's actual input (the augmented reals): stock grid_sample has no double backward.
     x = run.augment(reals, run.ada.p).detach().requires_grad_(True)
-    penalty = r1_penalty(x, run.D(x, c))
+    logits = run.D(x, c)
+    run.ada.accumulate(logits)  # the reference counts the regularisation phase's real signs too
+    penalty = r1_penalty(x, logits)
     loss = r1_loss(penalty, run.train_cfg.gamma, run.train_cfg.r1_interval)
     _optimizer_step(run, loss, trainable(run.D), run.D_opt)
     run.log_loss("R1", penalty.mean())
@@ -225,8 +228,8 @@ def trainable(module: torch.nn.Module) -> list:
 @torch.no_grad()
 def update_ema(run: Run) -> None:
     cfg = run.train_cfg
-    ema_images = cfg.ema_kimg * 1000
-    if cfg.ema_rampup is not None:
+    ema_images = cfg.ema_half_life_kimg * 1000
+    if cfg.ema_rampup is not None:  # None on a fine-tune: its weights are trained already
         ema_images = min(ema_images, run.images_seen * cfg.ema_rampup)
     beta = 0.5 ** (cfg.batch / max(ema_images, 1e-8))
     ema_params, params = list(run.G_ema.parameters()), list(run.G.parameters())

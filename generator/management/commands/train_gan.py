@@ -1,4 +1,6 @@
-"""python manage.py train_gan --name RUN --dataset NAME [--label L] --config tiny|paper [--kimg N] ..."""
+"""python manage.py train_gan --name RUN --dataset NAME [--label L] --config tiny|paper [--kimg N] ... [--dry-run]"""
+import json
+
 from django.core.management.base import BaseCommand, CommandError
 
 from cansite.cli import non_negative_float, non_negative_int, positive_float, positive_int
@@ -27,14 +29,24 @@ class Command(BaseCommand):
                            help="Write a checkpoint every N kimg.")
         tune = parser.add_argument_group("fine-tuning")
         start = tune.add_mutually_exclusive_group()
-        start.add_argument("--resume", metavar="RUN", help="Start from this run's latest checkpoint (transfer).")
+        start.add_argument("--resume", metavar="RUN",
+                           help="Start a new run from this run's latest checkpoint (a fine-tune, NVIDIA's --resume: "
+                                "ADA speed 100 kimg, no EMA ramp-up).")
         start.add_argument("--from-checkpoint", metavar="PATH", help="Start from this checkpoint file.")
         tune.add_argument("--freeze-d", type=non_negative_int, help="Freeze the first N discriminator layers (paper: 13).")
         parser.add_argument("--now", action="store_true", help="Train in this process instead of queueing.")
+        parser.add_argument("--dry-run", action="store_true",
+                            help="Print the resolved options as one JSON object ({gan, train}, as the run would "
+                                 "store them) and create nothing.")
 
     def handle(self, *args, **opts):
         existing = TrainingRun.objects.filter(name=opts["name"]).first()
         try:
+            if opts["dry_run"]:
+                config = (services.continued_config(existing, kimg=opts["kimg"]) if existing
+                          else self.create(opts, services.plan_run).config)
+                self.stdout.write(json.dumps(config))
+                return
             run = services.continue_run(existing, kimg=opts["kimg"]) if existing else self.create(opts)
         except services.RunError as exc:
             raise CommandError(str(exc)) from None
@@ -52,7 +64,8 @@ class Command(BaseCommand):
         run.refresh_from_db()
         self.stdout.write(f"{run.name}: {status} at {run.kimg:.3f} kimg, checkpoint {run.latest_checkpoint}")
 
-    def create(self, opts) -> TrainingRun:
+    def create(self, opts, make=None) -> TrainingRun:
+        make = make or services.create_run
         dataset = Dataset.objects.filter(name=opts["dataset"] or "").first()
         if dataset is None:
             raise CommandError(f"--dataset: no dataset named {opts['dataset']!r}")
@@ -63,6 +76,5 @@ class Command(BaseCommand):
                 raise CommandError(f"--resume: no run named {opts['resume']!r}")
         overrides = {key: opts[key] for key in ("kimg", "gamma", "batch", "mirror", "freeze_d",
                                                 "checkpoint_every_kimg")}
-        return services.create_run(name=opts["name"], dataset=dataset, config_name=opts["config"],
-                                   label=opts["label"], overrides=overrides, parent=parent,
-                                   init_checkpoint=opts["from_checkpoint"] or "")
+        return make(name=opts["name"], dataset=dataset, config_name=opts["config"], label=opts["label"],
+                    overrides=overrides, parent=parent, init_checkpoint=opts["from_checkpoint"] or "")
