@@ -5,8 +5,6 @@ from rq import get_current_job
 
 from cansite.jobs import JobKind
 
-from .models import Experiment
-
 TRAIN_TIMEOUT_S = 24 * 3600  # hours of training; RQ's default of 180 s would kill it
 
 
@@ -18,7 +16,3 @@ def run_experiment(experiment_id: int) -> str:
 
 
 EXPERIMENT = JobKind(run_experiment, timeout_s=TRAIN_TIMEOUT_S)
-
-
-def enqueue_experiment(experiment: Experiment) -> str:
-    return EXPERIMENT.enqueue(experiment)

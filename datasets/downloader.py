@@ -30,12 +30,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cansite.status import JobStatus, this_owner
+from common.files import remove_stale_temp_files
 
 from .bulk import fast_update
 from .download.fetch import Fetcher, FetchSettings, short
 from .download.imaging import MAX_PIXELS
 from .download.work import Outcome, Target, download_url, limit_malloc_arenas
-from .fileio import remove_stale_temp_files
 from .models import BLANK_DOWNLOAD, DOWNLOAD_FIELDS, Dataset, DownloadRun, ImageRecord
 
 FLUSH_EVERY_S = 0.5

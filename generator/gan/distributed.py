@@ -18,6 +18,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from common.devices import resolve_device
+
 from .config import ConfigError
 
 
@@ -33,9 +35,7 @@ class Env:
 def setup(device=None, mixed_precision: str = "auto") -> Env:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
-    if device is None:
-        device = f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device)
+    device = resolve_device(device)  # auto: an index-less "cuda", given this rank's GPU below
     if device.type == "cuda":
         if device.index is None:
             device = torch.device("cuda", local_rank if world > 1 else torch.cuda.current_device())
