@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True, help="Run name (also its folder under MEDIA_ROOT/gan-runs).")
         data = parser.add_argument_group("data")
         data.add_argument("--dataset", help="Dataset to train on (prepared: squared, resized, cached).")
-        data.add_argument("--label", default="", help="Train on this label only, e.g. malignantmelanoma.")
+        data.add_argument("--label", default="", help="Train on this label only, e.g. melanoma.")
         model = parser.add_argument_group("model and schedule")
         model.add_argument("--config", default="tiny", choices=["tiny", "paper"], help="Named config (default tiny).")
         model.add_argument("--kimg", type=positive_float, help="Thousands of real images to show (fractions allowed).")
