@@ -12,8 +12,9 @@ The rules themselves (claim, heartbeat, cancel, staleness) live on the row: cans
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable, TypeVar
+from typing import TypeVar
 
 from django.db import transaction
 from django.db.models import Q

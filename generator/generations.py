@@ -6,8 +6,8 @@ samples it into its folder and registers the folder as a synthetic dataset.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from cansite.jobs import JobCancelled, ProgressWriter, drive
 

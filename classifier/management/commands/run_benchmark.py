@@ -29,7 +29,7 @@ class Command(BaseCommand):
         self.stdout.write(f"benchmark {benchmark.name}: {len(experiments)} experiments, {len(todo)} to run, "
                           f"{len(experiments) - len(todo)} already done")
         failed: list[int] = []
-        queued = [jobs.EXPERIMENT.submit(e, now=opts["now"], here=lambda: self.here(e, i, len(todo), failed))
+        queued = [jobs.EXPERIMENT.submit(e, now=opts["now"], here=lambda e=e, i=i: self.here(e, i, len(todo), failed))
                   for i, e in enumerate(todo, 1)]
         if failed:
             raise CommandError(f"{len(failed)} of {len(todo)} experiments failed (tracebacks on them in the admin)")

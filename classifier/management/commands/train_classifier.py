@@ -30,7 +30,7 @@ class Command(BaseCommand):
                 Evaluation.objects.get_or_create(experiment=experiment, test_dataset=test)
             experiments.append(experiment)
         for experiment in experiments:
-            queued = jobs.EXPERIMENT.submit(experiment, now=opts["now"], here=lambda: self.here(experiment))
+            queued = jobs.EXPERIMENT.submit(experiment, now=opts["now"], here=lambda e=experiment: self.here(e))
             if queued:
                 self.stdout.write(f"experiment {experiment.id} queued on gpu as job {queued}")
 
