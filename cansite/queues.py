@@ -30,6 +30,11 @@ def _connection(url: str):
     return _connections[url]
 
 
+def runs_here(now: bool = False) -> bool:
+    """Whether a command runs its job in this process: asked to (--now), or no Redis to queue on."""
+    return now or not settings.REDIS_URL
+
+
 def get_queue(name: str = "default"):
     """The queue `name` on the REDIS_URL server (read at call time), or the in-process one without it."""
     url = settings.REDIS_URL

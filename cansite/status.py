@@ -1,6 +1,7 @@
-"""The life of anything run as a job (a GAN training run, a CNN experiment, a seed publication): one
-home for claiming it, keeping its heartbeat, telling a dead holder from a live one, cancelling it,
-and recording how it ended.
+"""The life of anything run as a job (a GAN training run, a CNN experiment, a seed publication, a
+generation, a dataset download): one home for claiming it, keeping its heartbeat, telling a dead
+holder from a live one, cancelling it, and recording how it ended. The driver that strings these
+together for a job is cansite.jobs.drive:
 
     if not TrainingRun.claim(run_id, job_id):      # someone else holds it: this copy of the job stops
         return "skipped"
@@ -64,14 +65,15 @@ def public_reason(exc: BaseException) -> str:
     return public_text(f"{type(exc).__name__}: {message}" if message else type(exc).__name__, REASON_MAX)
 
 
-def throttled(check: Callable[[], bool], every_s: float = CANCEL_POLL_S) -> Callable[[], bool]:
-    """An abort_fn for a loop: asks `check` (a database read) at most once per `every_s`, because the
-    loop polls it every step."""
+def throttled(check: Callable[[], bool], every_s: float = CANCEL_POLL_S,
+              clock: Callable[[], float] = time.monotonic) -> Callable[[], bool]:
+    """An abort_fn for a loop: asks `check` (a database read) at most once per `every_s` of `clock`,
+    because the loop polls it every step. Tests pass their own clock instead of sleeping."""
     state = {"at": float("-inf"), "value": False}
 
     def poll() -> bool:
-        if time.monotonic() - state["at"] >= every_s:
-            state["at"], state["value"] = time.monotonic(), check()
+        if clock() - state["at"] >= every_s:
+            state["at"], state["value"] = clock(), check()
         return state["value"]
 
     return poll
@@ -144,13 +146,18 @@ class JobRecord(models.Model):
             return
         self._last_beat = now
         self.heartbeat = timezone.now()
-        type(self).objects.filter(pk=self.pk, owner=self.owner).update(heartbeat=self.heartbeat)
+        type(self).objects.filter(self.held()).update(heartbeat=self.heartbeat)
 
-    def cancel_flag(self) -> Callable[[], bool]:
+    def held(self) -> Q:
+        """This row while this holder (process and job) still holds it: every write of a holder goes
+        through it, so that a holder whose row was taken over never touches the new holder's state."""
+        return Q(pk=self.pk, status=JobStatus.RUNNING, owner=self.owner, job_id=self.job_id)
+
+    def cancel_flag(self, clock: Callable[[], float] = time.monotonic) -> Callable[[], bool]:
         """An abort_fn: true once a cancel is asked for, or once another holder took the row over
         (this one was judged dead), so that two processes never work on one row."""
-        mine = Q(pk=self.pk, owner=self.owner, cancel_requested=False)
-        return throttled(lambda: not type(self).objects.filter(mine).exists())
+        mine = self.held() & Q(cancel_requested=False)
+        return throttled(lambda: not type(self).objects.filter(mine).exists(), clock=clock)
 
     def request_cancel(self) -> bool:
         """A queued row is cancelled at once, and so is a running one whose holder is gone; a live one
@@ -159,22 +166,32 @@ class JobRecord(models.Model):
         stopped = {"status": JobStatus.CANCELLED, "cancel_requested": True, "finished_at": now}
         if cls.objects.filter(pk=self.pk, status=JobStatus.QUEUED).update(**stopped):
             return True
-        if self.is_stale() and cls.objects.filter(pk=self.pk, status=JobStatus.RUNNING, owner=self.owner,
-                                                  heartbeat=self.heartbeat).update(**stopped):
+        if self.is_stale() and self.stop():
             return True
         return bool(cls.objects.filter(pk=self.pk, status=JobStatus.RUNNING).update(cancel_requested=True))
 
-    def finish(self, status: str, **fields) -> None:
-        """Record how the work ended (done or cancelled), with any other fields to set with it."""
+    def stop(self, reason: str = "") -> bool:
+        """Cancel the running row at once, live holder or not, if it is still held as this copy of it
+        was read (compare-and-set: a holder that beat or changed meanwhile keeps it). Its holder sees
+        its cancel flag and stops; its writes no longer land (see held())."""
+        seen = {"owner": self.owner, "job_id": self.job_id, "heartbeat": self.heartbeat}
+        return bool(type(self).objects.filter(pk=self.pk, status=JobStatus.RUNNING, **seen).update(
+            status=JobStatus.CANCELLED, cancel_requested=True, finished_at=timezone.now(), error=reason))
+
+    def finish(self, status: str, **fields) -> bool:
+        """Record how the work ended (done or cancelled), with any other fields to set with it; only
+        while this holder still holds the row (false when another took it over meanwhile)."""
         fields = {"status": status, "finished_at": timezone.now(), **fields}
-        type(self).objects.filter(pk=self.pk).update(**fields)
+        if not type(self).objects.filter(self.held()).update(**fields):
+            return False
         for name, value in fields.items():
             setattr(self, name, value)
+        return True
 
-    def fail(self, exc: BaseException) -> None:
+    def fail(self, exc: BaseException) -> bool:
         """Record a failure: one safe line for everyone, the traceback for staff. Call it from an
         `except` block (it reads the exception being handled)."""
-        self.finish(JobStatus.FAILED, error=public_reason(exc), error_detail=traceback.format_exc())
+        return self.finish(JobStatus.FAILED, error=public_reason(exc), error_detail=traceback.format_exc())
 
     def requeue(self) -> None:
         """Back in the queue (to continue a stopped run): not cancelled, no error, no holder."""

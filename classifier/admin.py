@@ -1,4 +1,6 @@
-from django.contrib import admin, messages
+from django.contrib import admin
+
+from cansite.admin import JobAdmin
 
 from .models import Benchmark, Evaluation, Experiment, ReportedResult
 
@@ -11,19 +13,13 @@ class EvaluationInline(admin.TabularInline):
 
 
 @admin.register(Experiment)
-class ExperimentAdmin(admin.ModelAdmin):
+class ExperimentAdmin(JobAdmin):
     list_display = ["id", "train_key", "arch", "weights", "recipe", "epochs", "repeat", "status", "epoch",
                     "images_per_s", "created_at"]
     list_filter = ["status", "arch", "recipe"]
     search_fields = ["train_key"]
-    readonly_fields = ["history", "start_weights", "checkpoint", "youden_threshold", "job_id", "error", "heartbeat"]
+    readonly_fields = ["history", "start_weights", "checkpoint", "youden_threshold"]
     inlines = [EvaluationInline]
-    actions = ["cancel"]
-
-    @admin.action(description="Cancel (a queued one at once, a running one at its next step)")
-    def cancel(self, request, queryset):
-        cancelled = sum(experiment.request_cancel() for experiment in queryset)
-        self.message_user(request, f"{cancelled} experiment(s) cancelled or asked to stop.", messages.INFO)
 
 
 @admin.register(Evaluation)

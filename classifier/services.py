@@ -14,6 +14,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Q
 
+from cansite.jobs import ProgressWriter as JobProgressWriter
+from cansite.jobs import drive
 from cansite.status import JobStatus
 from datasets.export import export_dataset, export_target
 from datasets.models import Dataset
@@ -106,26 +108,18 @@ def run_experiment(*, experiment_id: int, job_id: str = "", job=None, device: st
     """Train (or resume) an experiment, then run its pending evaluations; may run twice."""
     from classifier.cnn.train import TrainingAborted
 
-    experiment = Experiment.objects.get(id=experiment_id)
-    if not needs_work(experiment):
+    if not needs_work(Experiment.objects.get(id=experiment_id)):
         return "skipped"
-    # A done experiment is taken again when evaluations were added to it later.
-    if not Experiment.claim(experiment_id, job_id, also=Q(status=JobStatus.DONE)):
-        return "skipped"
-    experiment.refresh_from_db()
-    try:
+
+    def work(experiment: Experiment) -> bool:
         if not experiment.checkpoint or not Path(experiment.checkpoint).is_file():
             train_experiment(experiment, job=job, device=device)
         for evaluation in experiment.evaluations.filter(done=False).select_related("test_dataset"):
             evaluate(evaluation, device=device, beat=experiment.beat)
-    except TrainingAborted:
-        experiment.finish(JobStatus.CANCELLED)
-        return "cancelled"
-    except Exception as exc:
-        experiment.fail(exc)
-        raise
-    experiment.finish(JobStatus.DONE, error="", error_detail="")
-    return "done"
+        return True
+
+    # A done experiment is taken again when evaluations were added to it later.
+    return drive(Experiment, experiment_id, job_id, work, also=Q(status=JobStatus.DONE), stopped=(TrainingAborted,))
 
 
 def train_experiment(experiment: Experiment, *, job=None, device: str = "auto") -> None:
@@ -163,22 +157,13 @@ def evaluate(evaluation: Evaluation, *, device: str = "auto", beat=None) -> Eval
     return evaluation
 
 
-class ProgressWriter:
+class ProgressWriter(JobProgressWriter):
     """progress_fn for training: epoch, loss and images/s on the row (at most once a second); in the
     other phases (decoding the image cache, the threshold) the heartbeat alone."""
 
-    def __init__(self, experiment: Experiment, job=None):
-        self.experiment, self.job, self.last = experiment, job, 0.0
+    fields = ("epoch", "loss", "images_per_s")
+    meta = ("epoch", "epochs", "step", "loss", "images_per_s")
+    every_s = 1.0
 
-    def __call__(self, info: dict) -> None:
-        e = self.experiment
-        if info.get("phase") != "train" or time.monotonic() - self.last < 1.0:
-            e.beat()
-            return
-        self.last = time.monotonic()
-        e.epoch, e.loss, e.images_per_s = info["epoch"], info["loss"], info["images_per_s"]
-        e.save(update_fields=["epoch", "loss", "images_per_s"])
-        e.beat(force=True)
-        if self.job is not None:
-            self.job.meta["progress"] = {k: info[k] for k in ("epoch", "epochs", "step", "loss", "images_per_s")}
-            self.job.save_meta()
+    def records(self, info: dict) -> bool:
+        return info.get("phase") == "train"

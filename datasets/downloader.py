@@ -1,9 +1,11 @@
 """The download service: fetch and crop a dataset's pending rows, concurrently and resumably.
 
 Worker threads fetch, decode, crop and write files (datasets.download, no Django); only this
-thread touches the database, recording results in batches. A run holds a heartbeat on the
-dataset so a second run does not start beside it; rows left "downloading" by a killed run go
-back to pending when the next run starts, and its temporary files are removed.
+thread touches the database, recording results in batches. A run is a DownloadRun row with the
+job lifecycle of every job (cansite.status.JobRecord): a second run does not start beside a live
+one, `force` takes a run over, and a run taken over (or cancelled) stops and writes nothing more
+on the lease. Rows left "downloading" by a killed run go back to pending when the next run starts,
+and its temporary files are removed.
 """
 
 from __future__ import annotations
@@ -14,30 +16,28 @@ import os
 import re
 import threading
 import time
+import uuid
 from collections import Counter, OrderedDict, defaultdict
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import asdict, dataclass, field
 from itertools import zip_longest
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from cansite.status import this_owner
+from cansite.status import JobStatus, this_owner
 from common.files import remove_stale_temp_files
 
 from .bulk import fast_update
 from .download.fetch import Fetcher, FetchSettings, short
 from .download.imaging import MAX_PIXELS
 from .download.work import Outcome, Target, download_url, limit_malloc_arenas
-from .models import BLANK_DOWNLOAD, DOWNLOAD_FIELDS, Dataset, ImageRecord
+from .models import BLANK_DOWNLOAD, DOWNLOAD_FIELDS, Dataset, DownloadRun, ImageRecord
 
-HEARTBEAT_EVERY_S = 10
-STALE_AFTER = timedelta(seconds=60)
 FLUSH_EVERY_S = 0.5
 FLUSH_ROWS = 500
 # What a result was fetched for: it lands only on a row that still holds these values (compare-and-set),
@@ -98,6 +98,7 @@ class DownloadSummary:
     elapsed_s: float = 0.0
     failures_by_reason: Counter = field(default_factory=Counter)
     dry_run: bool = False
+    stopped: bool = False  # cancelled, or taken over by another run (which goes on)
 
     @property
     def images_per_s(self) -> float:
@@ -120,33 +121,48 @@ def safe_component(text: str) -> str:
 
 
 def download_images(*, dataset: Dataset, options: DownloadOptions = DownloadOptions(), dry_run: bool = False,
-                    force: bool = False, progress: ProgressFn | None = None) -> DownloadSummary:
+                    force: bool = False, progress: ProgressFn | None = None, job_id: str = "") -> DownloadSummary:
     summary = DownloadSummary(dataset=dataset.name, dry_run=dry_run)
     if dry_run:
         plan(dataset, options, summary)
         return summary
-    claim(dataset, force)
+    lease = claim(dataset, options, force=force, job_id=job_id or f"download-{uuid.uuid4()}")
     try:
         summary.recovered = dataset.images.filter(status=ImageRecord.Status.DOWNLOADING).update(
             status=ImageRecord.Status.PENDING)
         summary.temp_files_removed = remove_stale_temp_files(dataset_dir(dataset))
         groups = plan(dataset, options, summary)
-        run(dataset, groups, options, summary, progress)
-    finally:
-        Dataset.objects.filter(id=dataset.id).update(download_heartbeat=None, download_owner="")
+        run(dataset, groups, options, summary, progress, lease)
+    except BaseException as exc:  # Ctrl-C too: the lease is never left running for a live-looking owner
+        lease.fail(exc)
+        raise
+    lease.finish(JobStatus.CANCELLED if summary.stopped else JobStatus.DONE, summary=summary_dict(summary))
     return summary
 
 
-def claim(dataset: Dataset, force: bool) -> None:
-    """Take the dataset for this run, unless a live run holds it (conditional update: no race)."""
-    dataset.refresh_from_db(fields=["download_heartbeat", "download_owner"])
-    if dataset.download_is_running(STALE_AFTER) and not force:
-        raise DownloadBusy(f"another download of {dataset.name} is running ({dataset.download_owner}, last "
-                           f"heartbeat {dataset.download_heartbeat:%H:%M:%S}); wait for it or pass --force")
-    seen = Q(download_heartbeat=dataset.download_heartbeat, download_owner=dataset.download_owner)
-    if not Dataset.objects.filter(seen, id=dataset.id).update(download_heartbeat=timezone.now(),
-                                                              download_owner=this_owner()):
+def summary_dict(summary: DownloadSummary) -> dict:
+    return {**asdict(summary), "failures_by_reason": dict(summary.failures_by_reason)}
+
+
+def claim(dataset: Dataset, options: DownloadOptions, *, force: bool, job_id: str) -> DownloadRun:
+    """A DownloadRun holding the dataset for this run. A live run keeps the dataset unless `force`;
+    a run whose holder is gone (or a forced one) is stopped first, by a compare-and-set on its holder."""
+    current = dataset.running_download()
+    # The same job id: RQ retrying a job whose work-horse died; it takes its own run back.
+    if current is not None and not (force or current.is_stale() or current.job_id == job_id):
+        raise DownloadBusy(f"another download of {dataset.name} is running ({current.owner}, last heartbeat "
+                           f"{current.heartbeat:%H:%M:%S}); wait for it or pass --force")
+    if current is not None and not current.stop(f"taken over by {this_owner()}"):
         raise DownloadBusy(f"another download of {dataset.name} started just now")
+    try:
+        with transaction.atomic():  # the constraint allows one running row per dataset: two claimers, one wins
+            lease = DownloadRun.objects.create(dataset=dataset, job_id=job_id, options=asdict(options))
+            if not DownloadRun.claim(lease.pk, job_id):
+                raise IntegrityError("claimed by another")
+    except IntegrityError:
+        raise DownloadBusy(f"another download of {dataset.name} started just now") from None
+    lease.refresh_from_db()
+    return lease
 
 
 def plan(dataset: Dataset, options: DownloadOptions, summary: DownloadSummary) -> list[tuple[str, list[Target]]]:
@@ -180,11 +196,12 @@ def host_of(url: str) -> str:
 
 
 def run(dataset: Dataset, groups: list, options: DownloadOptions, summary: DownloadSummary,
-        progress: ProgressFn | None) -> None:
+        progress: ProgressFn | None, lease: DownloadRun) -> None:
     started = time.monotonic()
     limit_malloc_arenas()
     fetcher = Fetcher(options.fetch_settings(), pool_size=max(64, options.workers))
-    recorder = Recorder(dataset, summary, progress)
+    recorder = Recorder(dataset, summary, progress, lease)
+    stop = lease.cancel_flag()
     pending: dict[Future, tuple[str, list[Target]]] = {}
     window = max(2 * options.workers, 8)
     queue = iter(groups)
@@ -192,6 +209,11 @@ def run(dataset: Dataset, groups: list, options: DownloadOptions, summary: Downl
     try:
         with ThreadPoolExecutor(options.workers, thread_name_prefix="download") as pool:
             while True:
+                if stop():  # cancelled, or another run took over: its rows are its own now
+                    summary.stopped = True
+                    for future in pending:
+                        future.cancel()
+                    break
                 if len(pending) <= window // 2:
                     submit_more(pool, queue, pending, window, fetcher, options, cpu_slots)
                 if not pending:
@@ -207,8 +229,10 @@ def run(dataset: Dataset, groups: list, options: DownloadOptions, summary: Downl
         raise
     finally:
         recorder.flush(time.monotonic() - started)
-        # Anything still claimed (an error or Ctrl-C) goes back to pending at once.
-        leftover = [t.id for _, targets in pending.values() for t in targets]
+        # Anything still claimed (an error, Ctrl-C, a cancel) goes back to pending at once; but not by a
+        # run that was taken over: those rows belong to the run that took them.
+        taken_over = not DownloadRun.objects.filter(lease.held()).exists()
+        leftover = [] if taken_over else [t.id for _, targets in pending.values() for t in targets]
         for start in range(0, len(leftover), 900):
             ImageRecord.objects.filter(id__in=leftover[start:start + 900],
                                        status=ImageRecord.Status.DOWNLOADING).update(status=ImageRecord.Status.PENDING)
@@ -253,10 +277,11 @@ def outcomes_of(future: Future, targets: list[Target]) -> list[Outcome]:
 class Recorder:
     """Writes outcomes to the database in batches and keeps the dataset's heartbeat fresh."""
 
-    def __init__(self, dataset: Dataset, summary: DownloadSummary, progress: ProgressFn | None):
-        self.dataset, self.summary, self.progress = dataset, summary, progress
+    def __init__(self, dataset: Dataset, summary: DownloadSummary, progress: ProgressFn | None,
+                 lease: DownloadRun):
+        self.dataset, self.summary, self.progress, self.lease = dataset, summary, progress, lease
         self.buffer: list[dict] = []
-        self.last_flush = self.last_beat = time.monotonic()
+        self.last_flush = time.monotonic()
 
     def add(self, outcomes: list[Outcome], url: str, targets: list[Target]) -> None:
         now = timezone.now()
@@ -278,9 +303,7 @@ class Recorder:
         now = time.monotonic()
         if len(self.buffer) >= FLUSH_ROWS or now - self.last_flush >= FLUSH_EVERY_S:
             self.flush(elapsed)
-        if now - self.last_beat >= HEARTBEAT_EVERY_S:
-            Dataset.objects.filter(id=self.dataset.id).update(download_heartbeat=timezone.now())
-            self.last_beat = now
+        self.lease.beat()  # at most once per BEAT_EVERY_S, and only while this run holds the lease
 
     def flush(self, elapsed: float) -> None:
         if self.buffer:

@@ -1,9 +1,9 @@
 """Queue jobs of the datasets app: they take ids and may run twice."""
 from __future__ import annotations
 
-from dataclasses import asdict
+from rq import get_current_job
 
-from .downloader import DownloadBusy, DownloadOptions, download_images
+from .downloader import DownloadBusy, DownloadOptions, download_images, summary_dict
 from .models import Dataset
 
 
@@ -11,10 +11,10 @@ def download_dataset(dataset_id: int, options: dict | None = None) -> dict:
     """Download a dataset's pending rows. A second copy of the job finds the first one's
     heartbeat and stops; a copy run after a crash resumes where the crashed one stopped."""
     dataset = Dataset.objects.get(id=dataset_id)
+    job = get_current_job()
     try:
-        summary = download_images(dataset=dataset, options=DownloadOptions(**(options or {})))
+        summary = download_images(dataset=dataset, options=DownloadOptions(**(options or {})),
+                                  job_id=job.id if job else "")
     except DownloadBusy as exc:
         return {"dataset": dataset.name, "skipped": str(exc)}
-    result = asdict(summary)
-    result["failures_by_reason"] = dict(summary.failures_by_reason)
-    return result
+    return summary_dict(summary)

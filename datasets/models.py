@@ -8,16 +8,14 @@ An ImageRecord is one row: its label, box and URL, and what the downloader made 
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Count, Q
-from django.utils import timezone
 
-from cansite.status import owner_is_dead
+from cansite.status import JobRecord, JobStatus
 
 from .manifest import MAX_LABEL_LENGTH, MAX_NO_LENGTH
 from .sources import ImageSource
@@ -43,10 +41,6 @@ class Dataset(models.Model):
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # A running download refreshes its heartbeat; a second run refuses to start beside it
-    # while the owner ("host:pid") is alive and the heartbeat is fresh.
-    download_heartbeat = models.DateTimeField(null=True, blank=True)
-    download_owner = models.CharField(max_length=128, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -54,10 +48,8 @@ class Dataset(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def download_is_running(self, stale_after: timedelta = timedelta(seconds=60)) -> bool:
-        if self.download_heartbeat is None or timezone.now() - self.download_heartbeat >= stale_after:
-            return False
-        return not owner_is_dead(self.download_owner)  # a run killed with kill -9 here frees it at once
+    def running_download(self) -> DownloadRun | None:
+        return self.downloads.filter(status=JobStatus.RUNNING).first()
 
     def counts_by_status(self) -> dict[str, int]:
         rows = self.images.values("status").annotate(n=Count("id"))
@@ -70,6 +62,24 @@ class Dataset(models.Model):
         return list(
             self.images.values("label").annotate(total=Count("id"), ok=Count("id", filter=ok)).order_by("label")
         )
+
+
+class DownloadRun(JobRecord):
+    """One run of the downloader on a dataset, with the job lifecycle of every job (cansite.status):
+    its holder, heartbeat and cancel flag. At most one runs per dataset (a database constraint);
+    a second run is refused while the first is alive, or takes it over with --force."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="downloads")
+    options = models.JSONField(default=dict, blank=True, help_text="The DownloadOptions of the run.")
+    summary = models.JSONField(default=dict, blank=True, help_text="What the run fetched, when it ended.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["dataset"], condition=Q(status="running"),
+                                               name="one_running_download_per_dataset")]
+
+    def __str__(self) -> str:
+        return f"download {self.pk} of {self.dataset}"
 
 
 class ImageRecordQuerySet(models.QuerySet):

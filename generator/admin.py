@@ -1,6 +1,8 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 
-from .models import Checkpoint, TrainingRun
+from cansite.admin import JobAdmin
+
+from .models import Checkpoint, Generation, TrainingRun
 
 
 class CheckpointInline(admin.TabularInline):
@@ -11,21 +13,24 @@ class CheckpointInline(admin.TabularInline):
 
 
 @admin.register(TrainingRun)
-class TrainingRunAdmin(admin.ModelAdmin):
+class TrainingRunAdmin(JobAdmin):
     list_display = ["name", "dataset", "label", "config_name", "status", "kimg", "total_kimg", "augment_p",
                     "created_at"]
     list_filter = ["status", "config_name"]
     search_fields = ["name", "label"]
     raw_id_fields = ["dataset", "parent"]
-    readonly_fields = ["kimg", "sec_per_kimg", "eta_s", "augment_p", "losses", "latest_checkpoint", "latest_grid",
-                       "job_id", "error", "heartbeat", "started_at", "finished_at"]
+    readonly_fields = ["kimg", "sec_per_kimg", "eta_s", "augment_p", "losses", "latest_checkpoint", "latest_grid"]
     inlines = [CheckpointInline]
-    actions = ["cancel"]
 
-    @admin.action(description="Cancel (stop at the next step, keep a checkpoint)")
-    def cancel(self, request, queryset):
-        cancelled = sum(run.request_cancel() for run in queryset)
-        self.message_user(request, f"{cancelled} run(s) asked to stop.", messages.INFO)
+
+@admin.register(Generation)
+class GenerationAdmin(JobAdmin):
+    list_display = ["id", "run", "seeds", "psi", "dataset_name", "status", "done", "total", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["run"]
+    search_fields = ["run__name", "dataset_name"]
+    raw_id_fields = ["run"]
+    readonly_fields = ["done", "total", "summary"]
 
 
 @admin.register(Checkpoint)

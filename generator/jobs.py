@@ -5,19 +5,15 @@ process must never initialise CUDA.
 """
 from __future__ import annotations
 
-from pathlib import Path
+from rq import get_current_job
 
-from rq import Retry, get_current_job
-
-from cansite.queues import enqueue
+from cansite.jobs import JobKind
 
 from .models import TrainingRun
 
 # Long enough for days of training; RQ's default of 180 s would kill it.
 TRAIN_TIMEOUT_S = 14 * 24 * 3600
 GENERATE_TIMEOUT_S = 24 * 3600
-# A worker killed mid-run: RQ notices the abandoned job and retries it, and it resumes.
-TRAIN_RETRY = Retry(max=3, interval=[60, 300, 900])
 
 
 def train_gan(run_id: int) -> str:
@@ -27,17 +23,17 @@ def train_gan(run_id: int) -> str:
     return services.train_run(run_id=run_id, job_id=job.id if job else "", job=job)
 
 
-def generate_seeds(run_id: int, seeds: str, out_dir: str, psi: float = 1.0, noise_mode: str = "const",
-                   dataset_name: str | None = None, class_value: str | None = None) -> dict:
-    from .outputs import generate_samples, parse_seeds
+def generate_seeds(generation_id: int) -> str:
+    """Sample a Generation's seeds into its folder and register them; a retry renders only what is missing."""
+    from . import generations
 
-    run = TrainingRun.objects.get(id=run_id)
-    summary = generate_samples(run=run, seeds=parse_seeds(seeds), out_dir=Path(out_dir), psi=psi,
-                               noise_mode=noise_mode, dataset_name=dataset_name, class_value=class_value)
-    return summary.as_dict()
+    job = get_current_job()
+    return generations.generate(generation_id=generation_id, job_id=job.id if job else "")
+
+
+TRAIN = JobKind(train_gan, timeout_s=TRAIN_TIMEOUT_S)
+GENERATE = JobKind(generate_seeds, timeout_s=GENERATE_TIMEOUT_S)
 
 
 def enqueue_training(run: TrainingRun) -> str:
-    run.job_id = enqueue(train_gan, run.id, queue="gpu", job_timeout=TRAIN_TIMEOUT_S, retry=TRAIN_RETRY)
-    TrainingRun.objects.filter(id=run.id).update(job_id=run.job_id)
-    return run.job_id
+    return TRAIN.enqueue(run)

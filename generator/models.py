@@ -92,3 +92,26 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run.name} @ {self.kimg:g} kimg"
+
+
+class Generation(JobRecord):
+    """One `generate` request: a run's seeds sampled into a folder and registered as a synthetic
+    dataset. The job takes its id; everything it needs is here, so that nothing is lost in the queue."""
+
+    run = models.ForeignKey(TrainingRun, on_delete=models.CASCADE, related_name="generations")
+    seeds = models.TextField(help_text="The --seeds text, e.g. 0-2499 or 1,5,9.")
+    psi = models.FloatField(default=1.0)
+    noise_mode = models.CharField(max_length=16, default="const")
+    class_value = models.CharField(max_length=64, blank=True, help_text="--class of a conditional run; blank: none.")
+    batch = models.PositiveIntegerField(default=16, help_text="Images per forward pass.")
+    out_dir = models.CharField(max_length=500, help_text="Images go to OUT/<label>/.")
+    dataset_name = models.CharField(max_length=64, help_text="The synthetic dataset the images are registered as.")
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True, help_text="What the folder import registered.")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.run} seeds {self.seeds} -> {self.dataset_name}"

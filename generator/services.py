@@ -13,7 +13,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from cansite.status import JobStatus
+from cansite.jobs import ProgressWriter as JobProgressWriter
+from cansite.jobs import drive
 from common.labels import normalise_label
 from datasets.export import export_dataset
 from datasets.models import Dataset, dataset_name_validator
@@ -150,56 +151,43 @@ def prepared_images(dataset: Dataset, label: str, resolution: int, *, beat=None)
 
 def train_run(*, run_id: int, job_id: str = "", job=None, device=None) -> str:
     """Train a run to its kimg; returns its final status. Resumes from its latest checkpoint."""
-    from generator.gan.checkpoint import latest_checkpoint
-    from generator.gan.config import gan_config_from_dict, train_config_from_dict
-    from generator.gan.train import train
 
-    if not TrainingRun.claim(run_id, job_id):
-        return "skipped"
-    run = TrainingRun.objects.select_related("dataset").get(id=run_id)
-    try:
+    def work(run: TrainingRun) -> bool:
+        from generator.gan.checkpoint import latest_checkpoint
+        from generator.gan.config import gan_config_from_dict, train_config_from_dict
+        from generator.gan.train import train
+
         data_dir = training_data_dir(run)
         resume = latest_checkpoint(run.out_dir)
         result = train(train_config_from_dict(run.config["train"]), gan_config_from_dict(run.config["gan"]),
                        data_dir, run.out_dir, resume_from=resume,
                        init_from=None if resume else (run.init_checkpoint or None),
                        progress_fn=ProgressWriter(run, job), abort_fn=run.cancel_flag(), device=device)
-    except Exception as exc:
-        run.fail(exc)
-        raise
-    status = JobStatus.DONE if result["status"] == "done" else JobStatus.CANCELLED
-    run.finish(status, eta_s=None)
-    return status
+        return result["status"] == "done"
+
+    return drive(TrainingRun, run_id, job_id, work, related=("dataset",), ended={"eta_s": None})
 
 
-class ProgressWriter:
+class ProgressWriter(JobProgressWriter):
     """progress_fn for the training loop: the run row, its checkpoints, and the RQ job's meta."""
 
-    def __init__(self, run: TrainingRun, job=None):
-        self.run, self.job = run, job
+    fields = ("kimg", "augment_p", "sec_per_kimg", "eta_s")
+    meta = ("kimg", "total_kimg", "sec_per_kimg", "eta_s", "augment_p", "losses")
 
-    def __call__(self, info: dict) -> None:
-        run = self.run
-        run.kimg, run.augment_p = info["kimg"], info["augment_p"]
-        run.sec_per_kimg, run.eta_s = info.get("sec_per_kimg"), info.get("eta_s")
+    def extra(self, info: dict) -> dict:
+        run, values = self.row, {}
         if info.get("losses"):
-            run.losses = info["losses"]
             run.record_losses(info["kimg"], info["losses"])
+            values.update(losses=info["losses"], loss_history=run.loss_history)
         if info.get("checkpoint"):
-            self.record_checkpoint(info)
-        run.save(update_fields=["kimg", "augment_p", "sec_per_kimg", "eta_s", "losses", "loss_history",
-                                "latest_checkpoint", "latest_grid"])
-        run.beat(force=True)
-        if self.job is not None:
-            self.job.meta["progress"] = {k: info.get(k) for k in ("kimg", "total_kimg", "sec_per_kimg", "eta_s",
-                                                                   "augment_p", "losses")}
-            self.job.save_meta()
+            values.update(self.record_checkpoint(info))
+        return values
 
-    def record_checkpoint(self, info: dict) -> None:
+    def record_checkpoint(self, info: dict) -> dict:
         grid = Path(info["grid"]).relative_to(settings.MEDIA_ROOT).as_posix() if info.get("grid") else ""
-        self.run.latest_checkpoint, self.run.latest_grid = info["checkpoint"], grid
-        Checkpoint.objects.update_or_create(run=self.run, path=info["checkpoint"],
+        Checkpoint.objects.update_or_create(run=self.row, path=info["checkpoint"],
                                             defaults={"kimg": info["kimg"], "grid": grid})
+        return {"latest_checkpoint": info["checkpoint"], "latest_grid": grid}
 
 
 def checkpoint_of(run: TrainingRun) -> str:

@@ -15,7 +15,7 @@ from typing import Callable
 
 from django.db import transaction
 
-from cansite.status import JobStatus
+from cansite.jobs import drive
 from common.files import atomic_write_bytes, sha256_of
 from common.seeds import MAX_SEEDS, SeedError
 from common.seeds import parse_seed_range as common_seed_range
@@ -146,20 +146,15 @@ def refuse_turing_seeds(run: TrainingRun, lo: int, hi: int) -> None:
 def publish(*, publication_id: int, job_id: str = "", device=None,
             progress: Callable[[int, int], None] | None = None) -> str:
     """Render a claimed publication; returns its final status ("skipped" when another holds it)."""
-    if not Publication.claim(publication_id, job_id):
-        return "skipped"
-    pub = Publication.objects.select_related("run").get(id=publication_id)
-    try:
+
+    def work(pub: Publication) -> bool:
         if not Path(pub.checkpoint).is_file():
             raise PublishError(f"checkpoint {Path(pub.checkpoint).name} of run {pub.run.name} is gone")
         pub.checkpoint_sha256 = sha256_of(pub.checkpoint, pub.beat)
         Publication.objects.filter(pk=pub.pk).update(checkpoint_sha256=pub.checkpoint_sha256)
-        finished = Publisher(pub, device, progress).run()
-    except Exception as exc:
-        pub.fail(exc)
-        raise
-    pub.finish(JobStatus.DONE if finished else JobStatus.CANCELLED)
-    return pub.status
+        return Publisher(pub, device, progress).run()
+
+    return drive(Publication, publication_id, job_id, work, related=("run",))
 
 
 class Publisher:

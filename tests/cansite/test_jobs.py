@@ -27,6 +27,16 @@ from tests.generator.factory import KIMG
 pytestmark = pytest.mark.django_db
 
 
+class FakeClock:
+    """A monotonic clock that moves only when the test moves it."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def make_run(dataset, name="r", **overrides) -> TrainingRun:
     return services.create_run(name=name, dataset=dataset, config_name="tiny", overrides={"kimg": KIMG, **overrides})
 
@@ -145,10 +155,12 @@ def test_a_holder_that_lost_its_row_to_another_stops(dataset):
     run = make_run(dataset)
     assert TrainingRun.claim(run.id, "job-a")
     run.refresh_from_db()
-    abort = run.cancel_flag()
+    clock = FakeClock()
+    abort = run.cancel_flag(clock=clock)
     assert not abort()
     TrainingRun.objects.filter(id=run.id).update(owner="elsewhere:2")
-    time.sleep(1.05)  # the flag reads the database at most once a second
+    assert not abort(), "the flag reads the database at most once a second"
+    clock.now += 1.0
     assert abort(), "a process whose row was taken over must stop, not train beside the new holder"
 
 
@@ -189,3 +201,29 @@ def test_a_train_gan_now_killed_with_kill_9_can_be_continued_at_once(dataset, me
     call_command("train_gan", "--name", "k", "--kimg", str(KIMG), "--now")
     run = TrainingRun.objects.get(name="k")
     assert run.status == JobStatus.DONE and Path(run.latest_checkpoint).is_file()
+
+
+def test_a_holder_whose_row_was_taken_over_writes_nothing_on_the_new_holders_row(dataset):
+    run = make_run(dataset)
+    assert TrainingRun.claim(run.id, "job-a")
+    old = TrainingRun.objects.get(id=run.id)
+    TrainingRun.objects.filter(id=run.id).update(owner="elsewhere:2", job_id="job-b", heartbeat=None)
+    old.beat(force=True)
+    assert not old.finish(JobStatus.CANCELLED), "the old holder's ending is not recorded"
+    row = TrainingRun.objects.get(id=run.id)
+    assert (row.status, row.job_id, row.heartbeat, row.finished_at) == ("running", "job-b", None, None)
+
+
+def test_every_job_admin_offers_cancel_and_shows_the_jobs_own_fields_read_only(rf, admin_user):
+    from cansite.status import JobRecord
+
+    job_admins = {model: a for model, a in site._registry.items() if issubclass(model, JobRecord)}
+    assert {m.__name__ for m in job_admins} >= {"TrainingRun", "Experiment", "Publication", "Generation",
+                                                "DownloadRun"}
+    request = rf.get("/admin/")
+    request.user = admin_user
+    for model, model_admin in job_admins.items():
+        readonly = set(model_admin.get_readonly_fields(request))
+        assert readonly >= {"job_id", "owner", "error", "error_detail", "heartbeat", "started_at", "finished_at"}, \
+            model.__name__
+        assert "cancel" in model_admin.get_actions(request), model.__name__

@@ -1,10 +1,10 @@
-"""The queue paths of the commands: with REDIS_URL set they enqueue through cansite.queues.enqueue
-(after commit) and a real `rqworker --burst` on Redis runs the jobs."""
+"""The queue paths of the commands: with REDIS_URL set they enqueue through cansite.jobs.JobKind
+(after commit, with a retry) and a real `rqworker --burst` on Redis runs the jobs."""
 import pytest
 from django.core.management import call_command
 
 from datasets.models import Dataset
-from generator.models import TrainingRun
+from generator.models import Generation, TrainingRun
 from tests.conftest import real_queue, run_burst_worker
 from tests.generator.factory import KIMG
 
@@ -26,7 +26,19 @@ def test_train_gan_and_generate_queue_jobs_that_a_real_worker_runs(dataset, redi
     assert doomed.status == "cancelled" and doomed.kimg == 0 and not doomed.latest_checkpoint
     assert queue.fetch_job(doomed.job_id).return_value() == "skipped"
 
-    call_command("generate", "--run", "q", "--seeds", "0-3", "--out", str(tmp_path / "gen"), "--as", "QGEN")
-    assert queue.count == 1 and not Dataset.objects.filter(name="QGEN").exists()
+    call_command("generate", "--run", "q", "--seeds", "0-3", "--out", str(tmp_path / "gen"), "--as", "QGEN",
+                 "--batch", "3", "--psi", "0.7", "--noise-mode", "none")
+    call_command("generate", "--run", "q", "--seeds", "4", "--out", str(tmp_path / "gen"), "--as", "DOOMED")
+    generation, doomed = Generation.objects.get(dataset_name="QGEN"), Generation.objects.get(dataset_name="DOOMED")
+    assert (generation.status, generation.batch, generation.psi, generation.noise_mode) == ("queued", 3, 0.7, "none")
+    job = queue.fetch_job(generation.job_id)
+    assert queue.count == 2 and job.args == (generation.id,), "the job takes the row's id; the row holds the rest"
+    assert job.retries_left == 3, "a generation killed with its worker is retried"
+    assert not Dataset.objects.filter(name="QGEN").exists()
+    assert doomed.request_cancel()
     run_burst_worker("gpu", media_root, redis_url)
-    assert Dataset.objects.get(name="QGEN").images.ok().count() == 4
+    generation.refresh_from_db(), doomed.refresh_from_db()
+    assert (generation.status, generation.done, generation.total) == ("done", 4, 4)
+    assert Dataset.objects.get(name="QGEN").images.ok().count() == 4 and generation.summary["files"] == 4
+    assert doomed.status == "cancelled" and queue.fetch_job(doomed.job_id).return_value() == "skipped"
+    assert not Dataset.objects.filter(name="DOOMED").exists()

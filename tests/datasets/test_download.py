@@ -183,10 +183,10 @@ def test_a_second_run_refuses_while_the_first_is_alive(server, media_root):
     from datasets.downloader import DownloadBusy
 
     dataset = make_dataset()
-    dataset.download_heartbeat = timezone.now()
-    dataset.save()
+    dataset.downloads.create(status="running", owner="elsewhere:1", job_id="first", heartbeat=timezone.now())
     with pytest.raises(DownloadBusy, match="another download of demo is running"):
         run(dataset)
+    assert dataset.downloads.count() == 1, "a refused run leaves no row"
 
 
 def test_the_command_reports_progress_and_failures_by_reason(server, media_root, capsys):

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from django.core.management import CommandError, call_command
 from PIL import Image
 
 from datasets import downloader
@@ -117,9 +118,9 @@ def test_the_compare_and_set_matches_null_fields_and_reports_rows_written():
     assert set(ImageRecord.objects.values_list("status", flat=True)) == {"ok"}
 
 
-def start_download(media_root):
+def start_download(media_root, *flags: str):
     command = [sys.executable, "manage.py", "download_images", "--dataset", "set", "--allow-private",
-               "--workers", "4", "--per-host", "4", "--timeout", "10", "--retries", "0", "-v", "0"]
+               "--workers", "4", "--per-host", "4", "--timeout", "10", "--retries", "0", "-v", "0", *flags]
     return subprocess.Popen(command, cwd=REPO, env=subprocess_env(media_root), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
 
@@ -164,3 +165,29 @@ def test_every_ok_row_matches_its_url_after_a_re_import_during_a_download(server
     again = download_images(dataset=ImageRecord.objects.first().dataset, options=FAST)
     assert again.ok == ROWS
     assert {r.status for r in check_every_row()} == {"ok"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_taken_over_with_force_stops_and_leaves_the_new_run_its_lease(server, media_root):
+    """The old run must neither keep the new run's lease fresh nor clear it when it ends: a third run
+    started while the new one works is refused."""
+    slow = [server.behave(f"/slow/{i}.jpg", delay=2.5, body=("image/jpeg", old_body(i))) for i in range(8)]
+    import_manifest(path=write_manifest(media_root.parent / "set.csv",
+                                        [manifest_line(str(i), "nevus", url) for i, url in enumerate(slow)]))
+    old = start_download(media_root, "--workers", "2")  # 8 rows, 2 at a time: 10 s of work
+    wait_for_requests(server, old, at_least=1)
+    new = start_download(media_root, "--force", "--workers", "2")
+    deadline = time.monotonic() + 60
+    while max(server.hits.values()) < 2:  # the new run fetches a row the old one had in flight: it holds the set
+        assert new.poll() is None and old.poll() is None, (new.stderr.read() + old.stderr.read()).decode()
+        assert time.monotonic() < deadline, "the forced run sent no request"
+        time.sleep(0.02)
+    assert old.wait(timeout=60) == 0, old.stderr.read().decode()
+    assert new.poll() is None, "the new run is still working when the old one has ended"
+
+    with pytest.raises(CommandError, match="another download of set is running"):
+        call_command("download_images", "--dataset", "set", "--allow-private", "-v", "0")
+
+    out, err = new.communicate(timeout=120)
+    assert new.returncode == 0, err.decode()
+    assert set(ImageRecord.objects.values_list("status", flat=True)) == {"ok"}

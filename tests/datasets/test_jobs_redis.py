@@ -23,6 +23,7 @@ def test_a_download_job_runs_on_a_real_worker(redis_url, media_root):
         assert job.return_value()["ok"] == 1 and job.return_value()["failed"] == 1
         assert ImageRecord.objects.get(no="1").status == "ok"
         assert ImageRecord.objects.get(no="2").failure_reason == "http-404"
-        assert Dataset.objects.get(id=dataset.id).download_heartbeat is None
+        lease = Dataset.objects.get(id=dataset.id).downloads.get()
+        assert (lease.status, lease.job_id, lease.summary["ok"]) == ("done", job.id, 1)
     finally:
         server.stop()

@@ -12,7 +12,7 @@ from PIL import Image
 
 from datasets.models import Dataset
 from generator import services
-from generator.models import TrainingRun
+from generator.models import Generation, TrainingRun
 from tests.conftest import REPO, real_queue, run_burst_worker, subprocess_env
 from tests.generator.factory import KIMG, train
 
@@ -101,6 +101,43 @@ def test_generate_project_and_morph_through_the_commands(dataset, tmp_path, caps
     for source in ("x.npz", "²"):
         with pytest.raises(CommandError, match="--source"):
             call_command("morph", "--run", "run1", "--source", source, "--target", "1", "--out", str(tmp_path / "m"))
+
+
+def test_generate_here_keeps_its_request_on_a_row_and_a_cancel_stops_it_between_batches(dataset, tmp_path,
+                                                                                          monkeypatch):
+    from generator import generations
+
+    train(dataset="lesions", label="melanoma")
+    call_command("generate", "--run", "run1", "--seeds", "0-2", "--out", str(tmp_path / "a"), "--as", "A",
+                 "--batch", "2", "-v", "0")  # no Redis in the tests: it runs here, as with --now
+    done = Generation.objects.get(dataset_name="A")
+    assert (done.status, done.batch, done.done, done.total, done.job_id) == ("done", 2, 3, 3, f"now-{done.id}")
+    assert done.summary["dataset"] == "A" and done.owner and done.finished_at is not None
+
+    cancel_after_first_batch = generations.GenerationProgress.__call__
+
+    def cancelled_meanwhile(self, info):
+        if info["done"] == 1:
+            self.row.request_cancel()
+        cancel_after_first_batch(self, info)
+
+    monkeypatch.setattr(generations.GenerationProgress, "__call__", cancelled_meanwhile)
+    with pytest.raises(CommandError, match="cancelled after 1 images"):
+        call_command("generate", "--run", "run1", "--seeds", "0-3", "--out", str(tmp_path / "b"), "--as", "B",
+                     "--batch", "1", "--now", "-v", "0")
+    stopped = Generation.objects.get(dataset_name="B")
+    assert (stopped.status, stopped.done) == ("cancelled", 1)
+    assert sorted(p.name for p in (tmp_path / "b").rglob("*.png")) == ["seed0000.png"]
+    assert not Dataset.objects.filter(name="B").exists(), "a cancelled generation registers nothing"
+
+
+def test_generate_refuses_a_bad_request_before_creating_a_row(dataset, tmp_path):
+    train(dataset="lesions")
+    for flags, message in ((["--seeds", "x"], "--seeds"), (["--seeds", "1", "--as", "../x"], "--as"),
+                           (["--seeds", "1", "--class", "3"], "--class")):
+        with pytest.raises(CommandError, match=message):
+            call_command("generate", "--run", "run1", "--out", str(tmp_path / "o"), *flags, "--now")
+    assert not Generation.objects.exists()
 
 
 def test_gan_metrics_without_inception_weights_reports_labelled_kid_never_fid(dataset, capsys, client):

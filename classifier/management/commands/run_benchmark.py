@@ -1,7 +1,5 @@
 """python manage.py run_benchmark --train A,B+C --test X,Y --repeats R [--name NAME] [--now]"""
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from cansite.status import public_reason
 from classifier import jobs, services
@@ -30,18 +28,18 @@ class Command(BaseCommand):
         todo = [e for e in experiments if services.needs_work(e)]
         self.stdout.write(f"benchmark {benchmark.name}: {len(experiments)} experiments, {len(todo)} to run, "
                           f"{len(experiments) - len(todo)} already done")
-        if opts["now"] or not settings.REDIS_URL:
-            failed = 0
-            for i, experiment in enumerate(todo, 1):
-                try:  # one experiment's failure is recorded on it and never stops the others
-                    status = services.run_experiment(experiment_id=experiment.id, job_id=f"now-{experiment.id}")
-                except Exception as exc:
-                    failed, status = failed + 1, f"failed: {public_reason(exc)}"
-                self.stdout.write(f"  [{i}/{len(todo)}] {experiment}: {status}")
-            if failed:
-                raise CommandError(f"{failed} of {len(todo)} experiments failed (tracebacks on them in the admin)")
-        else:
-            with transaction.atomic():
-                for experiment in todo:
-                    jobs.enqueue_experiment(experiment)
+        failed: list[int] = []
+        queued = [jobs.EXPERIMENT.submit(e, now=opts["now"], here=lambda e=e, i=i: self.here(e, i, len(todo), failed))
+                  for i, e in enumerate(todo, 1)]
+        if failed:
+            raise CommandError(f"{len(failed)} of {len(todo)} experiments failed (tracebacks on them in the admin)")
+        if any(queued):
             self.stdout.write(f"queued {len(todo)} jobs on gpu; results fill /benchmarks/?benchmark={benchmark.name}")
+
+    def here(self, experiment, i: int, count: int, failed: list[int]) -> None:
+        try:  # one experiment's failure is recorded on it and never stops the others
+            status = services.run_experiment(experiment_id=experiment.id, job_id=f"now-{experiment.id}")
+        except Exception as exc:
+            failed.append(experiment.id)
+            status = f"failed: {public_reason(exc)}"
+        self.stdout.write(f"  [{i}/{count}] {experiment}: {status}")

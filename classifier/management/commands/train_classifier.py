@@ -1,7 +1,5 @@
 """python manage.py train_classifier --train NAME[,NAME] --test NAME[,NAME] [--repeats R] [--now] ..."""
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from cansite.status import public_reason
 from classifier import jobs, services
@@ -32,16 +30,16 @@ class Command(BaseCommand):
                 Evaluation.objects.get_or_create(experiment=experiment, test_dataset=test)
             experiments.append(experiment)
         for experiment in experiments:
-            if opts["now"] or not settings.REDIS_URL:
-                try:
-                    status = services.run_experiment(experiment_id=experiment.id, job_id=f"now-{experiment.id}")
-                except Exception as exc:  # recorded on the experiment, with its traceback for staff
-                    raise CommandError(f"experiment {experiment.id} failed: {public_reason(exc)}") from None
-                self.report(experiment, status)
-            else:
-                with transaction.atomic():
-                    job_id = jobs.enqueue_experiment(experiment)
-                self.stdout.write(f"experiment {experiment.id} queued on gpu as job {job_id}")
+            queued = jobs.EXPERIMENT.submit(experiment, now=opts["now"], here=lambda e=experiment: self.here(e))
+            if queued:
+                self.stdout.write(f"experiment {experiment.id} queued on gpu as job {queued}")
+
+    def here(self, experiment) -> None:
+        try:
+            status = services.run_experiment(experiment_id=experiment.id, job_id=f"now-{experiment.id}")
+        except Exception as exc:  # recorded on the experiment, with its traceback for staff
+            raise CommandError(f"experiment {experiment.id} failed: {public_reason(exc)}") from None
+        self.report(experiment, status)
 
     def report(self, experiment, status: str) -> None:
         self.stdout.write(f"experiment {experiment.id} ({experiment.train_key}, repeat {experiment.repeat}): {status}")

@@ -38,7 +38,8 @@ class Command(BaseCommand):
                                 "failures are always retried.")
         which.add_argument("--dry-run", action="store_true", help="Say what would be fetched; fetch nothing.")
         which.add_argument("--force", action="store_true",
-                           help="Start even if another run's heartbeat is fresh (only if that run is dead).")
+                           help="Take over from another run even if its heartbeat is fresh (it stops at once; "
+                                "only if it is stuck).")
         parser.add_argument("--json", action="store_true", help="End with the summary as one JSON object.")
 
     def handle(self, *args, **opts):
@@ -71,6 +72,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{summary.dataset}: would fetch {summary.urls} URLs for {summary.rows} rows on "
                               f"{summary.hosts} hosts ({summary.already_done} rows already done)")
         else:
+            if summary.stopped:
+                self.stdout.write("stopped early: the run was cancelled, or another run took it over with --force")
             if summary.recovered:
                 self.stdout.write(f"recovered {summary.recovered} rows left in progress by an interrupted run")
             if summary.stale:

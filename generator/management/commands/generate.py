@@ -1,15 +1,14 @@
 """python manage.py generate --run NAME --seeds 0-2500 [--psi 1.0] [--class N|NAME] --out DIR [--as NAME] [--now]"""
-from pathlib import Path
-
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from cansite.cli import finite_float, positive_int
-from cansite.queues import enqueue
+from cansite.status import public_reason
 from datasets.services import DatasetImportError
 from generator import jobs
-from generator.outputs import MAX_SEEDS, check_output_folder, class_choice, generate_samples, parse_seeds
+from generator.generations import create_generation, generate
+from generator.models import Generation
+from generator.outputs import MAX_SEEDS
 from generator.services import RunError
 
 from ._common import run_named
@@ -37,22 +36,31 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         run = run_named(opts["run"])
         try:
-            seeds = parse_seeds(opts["seeds"])
-            check_output_folder(Path(opts["out"]), opts["dataset_name"] or run.name)
-            class_choice(run, opts["class_value"])
-            if not (opts["now"] or not settings.REDIS_URL):
-                job_id = enqueue(jobs.generate_seeds, run.id, opts["seeds"], opts["out"], opts["psi"],
-                                 opts["noise_mode"], opts["dataset_name"], opts["class_value"], queue="gpu",
-                                 job_timeout=jobs.GENERATE_TIMEOUT_S)
-                self.stdout.write(f"queued {len(seeds)} seeds of {run.name} on gpu as job {job_id}")
-                return
-            bar = tqdm(total=len(seeds), unit="img", disable=opts["verbosity"] < 1, file=self.stderr._out)
-            summary = generate_samples(run=run, seeds=seeds, out_dir=opts["out"], psi=opts["psi"],
-                                       noise_mode=opts["noise_mode"], dataset_name=opts["dataset_name"],
-                                       batch_size=opts["batch"], progress=lambda p: bar.update(p["done"] - bar.n),
-                                       class_value=opts["class_value"])
-            bar.close()
+            generation = create_generation(run=run, seeds=opts["seeds"], out_dir=opts["out"], psi=opts["psi"],
+                                           noise_mode=opts["noise_mode"], dataset_name=opts["dataset_name"],
+                                           batch=opts["batch"], class_value=opts["class_value"])
+            queued = jobs.GENERATE.submit(generation, now=opts["now"], here=lambda: self.here(generation, opts))
         except (RunError, DatasetImportError) as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"{len(seeds)} images of {run.name} in {opts['out']}; dataset {summary.dataset}: "
-                          f"{summary.files} images ({', '.join(f'{k} {v}' for k, v in summary.labels.items())})")
+        if queued:
+            self.stdout.write(f"queued {generation.total} seeds of {run.name} on gpu as job {queued} "
+                              f"(generation {generation.id})")
+
+    def here(self, generation: Generation, opts) -> None:
+        bar = tqdm(total=generation.total, unit="img", disable=opts["verbosity"] < 1, file=self.stderr._out)
+        try:
+            status = generate(generation_id=generation.id, job_id=f"now-{generation.id}",
+                              progress=lambda p: bar.update(p["done"] - bar.n))
+        except (RunError, DatasetImportError):
+            raise
+        except Exception as exc:  # recorded on the row, with its traceback for staff
+            raise CommandError(f"generation {generation.id} failed: {public_reason(exc)}") from None
+        finally:
+            bar.close()
+        generation.refresh_from_db()
+        summary = generation.summary
+        if status != "done":
+            raise CommandError(f"generation {generation.id}: {status} after {generation.done} images")
+        self.stdout.write(f"{generation.total} images of {generation.run.name} in {generation.out_dir}; dataset "
+                          f"{summary['dataset']}: {summary['files']} images "
+                          f"({', '.join(f'{k} {v}' for k, v in summary['labels'].items())})")

@@ -1,9 +1,7 @@
 """python manage.py train_gan --name RUN --dataset NAME [--label L] --config tiny|paper [--kimg N] ... [--dry-run]"""
 import json
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from cansite.cli import non_negative_float, non_negative_int, positive_float, positive_int
 from cansite.status import public_reason
@@ -52,19 +50,19 @@ class Command(BaseCommand):
             run = services.continue_run(existing, kimg=opts["kimg"]) if existing else self.create(opts)
         except services.RunError as exc:
             raise CommandError(str(exc)) from None
-        if opts["now"] or not settings.REDIS_URL:
-            self.stdout.write(f"training {run.name} in this process ({run.config_name}, to {run.total_kimg:g} kimg)")
-            try:
-                status = services.train_run(run_id=run.id, job_id=f"now-{run.id}-{run.kimg}", job=None)
-            except Exception as exc:  # recorded on the run (the traceback for staff): one line here
-                raise CommandError(f"{run.name} failed: {public_reason(exc)} (the traceback is on the run in "
-                                   "the admin)") from None
-            run.refresh_from_db()
-            self.stdout.write(f"{run.name}: {status} at {run.kimg:.3f} kimg, checkpoint {run.latest_checkpoint}")
-            return
-        with transaction.atomic():
-            job_id = jobs.enqueue_training(run)
-        self.stdout.write(f"{run.name}: queued on gpu as job {job_id}; watch /generator/runs/{run.name}/")
+        queued = jobs.TRAIN.submit(run, now=opts["now"], here=lambda: self.here(run))
+        if queued:
+            self.stdout.write(f"{run.name}: queued on gpu as job {queued}; watch /generator/runs/{run.name}/")
+
+    def here(self, run: TrainingRun) -> None:
+        self.stdout.write(f"training {run.name} in this process ({run.config_name}, to {run.total_kimg:g} kimg)")
+        try:
+            status = services.train_run(run_id=run.id, job_id=f"now-{run.id}-{run.kimg}", job=None)
+        except Exception as exc:  # recorded on the run (the traceback for staff): one line here
+            raise CommandError(f"{run.name} failed: {public_reason(exc)} (the traceback is on the run in "
+                               "the admin)") from None
+        run.refresh_from_db()
+        self.stdout.write(f"{run.name}: {status} at {run.kimg:.3f} kimg, checkpoint {run.latest_checkpoint}")
 
     def create(self, opts, make=None) -> TrainingRun:
         make = make or services.create_run

@@ -1,6 +1,5 @@
 """python manage.py publish_seeds --run NAME --seeds 0-4999 [--psi 1.0] [--extra-psi 0.5,0.7]
 [--noise-mode const] [--counterpart RUN] [--morph 0-99:next] [--morph-frames 12] [--now]"""
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
@@ -39,10 +38,11 @@ class Command(BaseCommand):
                                      change=change)
         except PublishError as exc:
             raise CommandError(str(exc)) from None
-        if not (opts["now"] or not settings.REDIS_URL):
-            job_id = jobs.enqueue_publication(pub)
-            self.stdout.write(f"queued seeds {pub.seed_lo}-{pub.seed_hi} of {run.name} on gpu as job {job_id}")
-            return
+        queued = jobs.PUBLISH.submit(pub, now=opts["now"], here=lambda: self.here(pub, opts))
+        if queued:
+            self.stdout.write(f"queued seeds {pub.seed_lo}-{pub.seed_hi} of {run.name} on gpu as job {queued}")
+
+    def here(self, pub, opts) -> None:
         bar = tqdm(unit="img", disable=opts["verbosity"] < 1, file=self.stderr._out)
 
         def progress(done: int, total: int) -> None:
@@ -56,5 +56,5 @@ class Command(BaseCommand):
         finally:
             bar.close()
         pub.refresh_from_db()
-        self.stdout.write(f"{status}: seeds {pub.seed_lo}-{pub.seed_hi} of {run.name} at psi {pub.psi:g} "
+        self.stdout.write(f"{status}: seeds {pub.seed_lo}-{pub.seed_hi} of {pub.run.name} at psi {pub.psi:g} "
                           f"({pub.done} images, checkpoint {pub.kimg:g} kimg, sha256 {pub.checkpoint_sha256[:12]})")
