@@ -92,16 +92,19 @@ def to_rgb(module, x: torch.Tensor, w: torch.Tensor, in_gain: float) -> torch.Te
 
 def synthesize_one(net, ws: torch.Tensor, noise_mode: str, upsample2x) -> torch.Tensor:
     """ws [1, num_ws, w_dim] -> image [1, C, res, res], as SynthesisNetwork.forward computes it."""
-    img = x = None
+    img: torch.Tensor | None = None
+    x: torch.Tensor | None = None
     w_idx = 0
     for block in net.blocks:
         if block.conv0 is None:
             x = block.const.unsqueeze(0).to(ws.dtype).contiguous(memory_format=CHANNELS_LAST)
             x = layer(block.conv1, x, ws[:, w_idx], noise_mode, 1.0)
         else:
+            assert x is not None  # the 4x4 block comes first and starts from its constant
             x = layer(block.conv0, x, ws[:, w_idx], noise_mode, SQRT2)
             x = layer(block.conv1, x, ws[:, w_idx + 1], noise_mode, SQRT2)
         rgb = to_rgb(block.torgb, x, ws[:, w_idx + block.num_conv], SQRT2)
         img = rgb if img is None else upsample2x(img).add_(rgb.to(img.dtype))
         w_idx += block.num_conv
+    assert img is not None, "a synthesis network has at least the 4x4 block"
     return img.contiguous()
