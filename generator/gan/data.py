@@ -22,6 +22,8 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from .distributed import shard_rows
+
 IMAGE_EXTS = {".png", ".jpg", ".jpeg"}
 
 
@@ -75,15 +77,14 @@ class InfiniteBatchSampler:
     """Endless batches of dataset indices for one process, starting at global batch `start_batch`.
 
     The global batch k covers positions [k * batch, (k + 1) * batch) of the endless
-    shuffled stream; process `rank` of `world_size` takes its contiguous share.
+    shuffled stream; process `rank` of `world_size` takes the rows `shard_rows` gives it
+    (whole minibatch-stddev groups of `group`), as it does for every other per-sample draw.
     """
 
     def __init__(self, size: int, batch: int, *, seed: int = 0, start_batch: int = 0,
-                 rank: int = 0, world_size: int = 1):
-        if batch % world_size:
-            raise ValueError(f"batch: {batch} does not split evenly over {world_size} processes")
+                 rank: int = 0, world_size: int = 1, group: int = 1):
+        self.rows = shard_rows(batch, rank, world_size, group if world_size > 1 else 1)
         self.size, self.batch, self.seed, self.start_batch = size, batch, seed, start_batch
-        self.rank, self.world_size = rank, world_size
         self._epoch, self._perm = -1, None
 
     def _index(self, position: int) -> int:
@@ -94,11 +95,9 @@ class InfiniteBatchSampler:
         return self._perm[offset]
 
     def __iter__(self):
-        local = self.batch // self.world_size
         k = self.start_batch
         while True:
-            first = k * self.batch + self.rank * local
-            yield [self._index(pos) for pos in range(first, first + local)]
+            yield [self._index(k * self.batch + row) for row in self.rows]
             k += 1
 
 

@@ -15,6 +15,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .distributed import draw_rows
+
 
 def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """Non-saturating: G maximises log D(G(z)) rather than minimising log(1 - D(G(z)))."""
@@ -44,7 +46,9 @@ def path_length_penalty(images: torch.Tensor, ws: torch.Tensor, pl_mean: torch.T
     """
     h, w = images.shape[2], images.shape[3]
     # Scaling by 1/sqrt(pixels) makes the lengths independent of resolution.
-    noise = torch.randn_like(images) / math.sqrt(h * w)
+    # draw_rows: with several processes, this one's rows of directions drawn for the global batch.
+    noise = draw_rows(lambda n: torch.randn((n, *images.shape[1:]), dtype=images.dtype, device=images.device),
+                      images.shape[0]) / math.sqrt(h * w)
     (grad,) = torch.autograd.grad((images * noise).sum(), ws, create_graph=True)
     lengths = grad.float().square().sum(dim=2).mean(dim=1).sqrt()
     batch_mean = lengths.mean().detach()
