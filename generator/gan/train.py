@@ -12,15 +12,18 @@ regularisers run in fp32 because they square gradients.
 Resume restores everything (weights, EMA, optimizers, p and its running
 statistics, path length mean, counters, RNG states; the data order is a
 function of the step), so on a CPU a resumed run matches an uninterrupted one
-bit for bit. Started by torchrun (WORLD_SIZE > 1), each process takes an equal
-share of the batch and gradients are averaged with an all-reduce after each
-backward. We do this rather than wrap the networks in DistributedDataParallel
-because R1 and path length need autograd.grad(create_graph=True), which
-DDP's reducer does not support. Only rank 0 writes files and calls the
-callbacks; bit-identical resume is only promised for a single process.
+bit for bit. With several processes (`processes=N`, or torchrun setting
+WORLD_SIZE) each holds its rows of the global batch and every process draws
+the same randomness for the whole batch (see distributed.py), so N processes
+train what one process trains, up to rounding; gradients are averaged with an
+all-reduce after each backward. We do this rather than wrap the networks in
+DistributedDataParallel because R1 and path length need
+autograd.grad(create_graph=True), which DDP's reducer does not support. Only
+rank 0 writes files and calls the callbacks; it reads the cancel flag and
+broadcasts the decision. Logged losses are rank 0's share of the batch.
 
 Command line (see --help):
-    python -m generator.gan.train --config tiny --data DIR --out DIR --kimg 0.5
+    python -m generator.gan.cli train --config tiny --data DIR --out DIR --kimg 0.5
 """
 
 from __future__ import annotations

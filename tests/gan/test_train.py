@@ -107,7 +107,7 @@ def test_resume_refuses_a_checkpoint_of_different_networks(trained_run, tmp_path
 
 def test_the_command_line_trains_and_writes_the_resolved_config(tmp_path, capsys):
     data_dir = make_solid_colour_dataset(tmp_path / "data", count=4)
-    result = cli.main(["--config", "tiny", "--data", str(data_dir), "--out", str(tmp_path / "run"),
+    result = cli.main(["train", "--config", "tiny", "--data", str(data_dir), "--out", str(tmp_path / "run"),
                        "--kimg", "0.016", "--resolution", "16", "--batch", "8", "--no-mirror",
                        "--device", "cpu"])
     assert result["status"] == "done"
