@@ -26,9 +26,9 @@ import os
 import queue
 import random
 import socket
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -59,6 +59,10 @@ def _placement(launch: Launch | None) -> tuple[int, int, int]:
         return launch.rank, launch.world_size, launch.rank
     env = os.environ
     return int(env.get("RANK", "0")), int(env.get("WORLD_SIZE", "1")), int(env.get("LOCAL_RANK", "0"))
+
+
+def started_by_torchrun() -> bool:
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
 def setup(device=None, mixed_precision: str = "auto", launch: Launch | None = None) -> Env:

@@ -45,7 +45,7 @@ from .checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from .config import GANConfig, TrainConfig, gan_config_from_dict
+from .config import ConfigError, GANConfig, TrainConfig, gan_config_from_dict
 from .data import ImageFolder, InfiniteBatchSampler, make_loader
 from .loss import (
     discriminator_loss,
@@ -415,6 +415,8 @@ def train(train_cfg: TrainConfig, gan_cfg: GANConfig, data_dir, out_dir, *, resu
 def train_processes(train_cfg: TrainConfig, gan_cfg: GANConfig, data_dir, out_dir, *, processes: int,
                     device=None, **kwargs) -> dict:
     """`train` in `processes` processes on this host: rank 0 here (with the callbacks), the rest spawned."""
+    if ddp.started_by_torchrun():
+        raise ConfigError("processes: torchrun already started the processes (WORLD_SIZE is set); leave it out")
     ddp.check_split(train_cfg.batch, processes, gan_cfg.mbstd_group, gan_cfg.mbstd_channels, train_cfg.pl_weight)
     threads = torch.get_num_threads()
     share = max(1, threads // processes)  # N processes each with every core would fight over them

@@ -24,8 +24,9 @@ def _every_part_on(**extra):
     # Augmentation (p > 0, so its draws happen), an ADA update and a half-filled window at the end,
     # R1, path length with its half batch (which leaves the biases without a gradient),
     # style mixing, classes (gathered for the half batch), mirroring and the EMA ramp-up.
-    values = dict(kimg=STEPS * 8 / 1000, checkpoint_every_kimg=1.0, augment_p=0.3, ada_interval=3, ada_kimg=0.5,
-                  r1_interval=2, pl_weight=1.0, pl_interval=2, style_mixing=0.5, mirror=True, num_classes=2)
+    values = {"kimg": STEPS * 8 / 1000, "checkpoint_every_kimg": 1.0, "augment_p": 0.3, "ada_interval": 3,
+              "ada_kimg": 0.5, "r1_interval": 2, "pl_weight": 1.0, "pl_interval": 2, "style_mixing": 0.5,
+              "mirror": True, "num_classes": 2}
     return make_tiny_configs(**{**values, **extra})
 
 
@@ -37,7 +38,7 @@ def test_a_process_holds_whole_minibatch_stddev_groups():
         local_groups = rows.reshape(group, -1).t()  # as the layer reshapes its local batch
         global_groups = torch.arange(n).reshape(group, -1).t()
         assert all(any(set(lg.tolist()) == set(gg.tolist()) for gg in global_groups) for lg in local_groups)
-    assert sorted(sum((ddp.shard_rows(n, r, world, group) for r in range(world)), [])) == list(range(n))
+    assert sorted(row for r in range(world) for row in ddp.shard_rows(n, r, world, group)) == list(range(n))
 
 
 def _assert_trained_alike(a: dict, b: dict) -> None:
@@ -51,7 +52,8 @@ def _assert_trained_alike(a: dict, b: dict) -> None:
     # (|w| ~ 100, where one float32 step is 8e-6).
     for key in ("G", "D", "G_ema"):
         for name, t in a[key].items():
-            torch.testing.assert_close(b[key][name], t, rtol=1e-5, atol=1e-4, msg=lambda m: f"{key}.{name}: {m}")
+            where = f"{key}.{name}"
+            torch.testing.assert_close(b[key][name], t, rtol=1e-5, atol=1e-4, msg=lambda m, w=where: f"{w}: {m}")
     torch.testing.assert_close(b["pl_mean"], a["pl_mean"], rtol=1e-5, atol=1e-6)
 
 

@@ -6,10 +6,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from cansite.cli import non_negative_float, non_negative_int, positive_float, positive_int
-from generator.gan.config import CONFIGS
 from cansite.status import public_reason
 from datasets.models import Dataset
 from generator import jobs, services
+from generator.gan.config import CONFIGS
 from generator.models import TrainingRun
 
 
