@@ -68,12 +68,13 @@ def run_config(snap, kimg: float | None) -> tuple[str, dict]:
     from dataclasses import asdict, replace
 
     from generator.gan.config import CONFIGS, TrainConfig
+    from generator.gan.recipe import with_derived
 
     config_name, train_cfg = next(((n, t) for n, (g, t) in CONFIGS.items() if g == snap.gan_cfg),
                                   (IMPORTED_CONFIG, TrainConfig()))
     train_cfg = replace(train_cfg, augment_p=snap.augment_p, kimg=kimg or train_cfg.kimg,
                         mirror=bool(snap.training_set.get("xflip", train_cfg.mirror)))
-    return config_name, {"gan": asdict(snap.gan_cfg), "train": asdict(train_cfg.validate())}
+    return config_name, {"gan": asdict(snap.gan_cfg), "train": asdict(with_derived(train_cfg))}
 
 
 def import_stylegan(*, path, name: str, label: str = "", classes: list[str] | None = None) -> TrainingRun:

@@ -24,11 +24,14 @@ class RunError(ValueError):
     """A run cannot be created or continued as asked; the message names the flag or field."""
 
 
-def resolve_config(config_name: str, overrides: dict) -> dict:
-    from generator.gan.config import ConfigError, config_dict, get_config
+def resolve_config(config_name: str, overrides: dict, *, fine_tune: bool = False,
+                   network: dict | None = None) -> dict:
+    """The run's stored config: generator.gan.recipe.resolve, plus the --freeze-d bound."""
+    from generator.gan.config import ConfigError, config_dict
+    from generator.gan.recipe import resolve
 
     try:
-        gan_cfg, train_cfg = get_config(config_name, **{k: v for k, v in overrides.items() if v is not None})
+        gan_cfg, train_cfg = resolve(config_name, overrides, fine_tune=fine_tune, network=network)
     except ConfigError as exc:
         raise RunError(str(exc)) from None
     check_freeze_d(gan_cfg, train_cfg.freeze_d)
@@ -69,14 +72,13 @@ def check_run_name(name: str) -> None:
 
 def check_processes(config: dict, processes: int | None) -> None:
     """--processes must split the batch into whole minibatch-stddev groups (see generator.gan.distributed)."""
-    from generator.gan.config import ConfigError
-    from generator.gan.distributed import check_split
+    from generator.gan.config import ConfigError, gan_config_from_dict, train_config_from_dict
+    from generator.gan.train import split_group
 
     if processes is None:
         return
-    gan, train = config["gan"], config["train"]
     try:
-        check_split(train["batch"], processes, gan["mbstd_group"], gan["mbstd_channels"], train["pl_weight"])
+        split_group(train_config_from_dict(config["train"]), gan_config_from_dict(config["gan"]), processes)
     except ConfigError as exc:
         raise RunError(f"--processes: {exc}") from None
 
@@ -106,6 +108,20 @@ def create_run(*, name: str, dataset: Dataset, config_name: str, label: str = ""
                parent: TrainingRun | None = None, init_checkpoint: str = "",
                processes: int | None = None) -> TrainingRun:
     """Validate everything, then create the queued run (nothing is created when a check fails)."""
+    run = plan_run(name=name, dataset=dataset, config_name=config_name, label=label, overrides=overrides,
+                   parent=parent, init_checkpoint=init_checkpoint, processes=processes)
+    run.save()
+    return run
+
+
+def plan_run(*, name: str, dataset: Dataset, config_name: str, label: str = "", overrides: dict | None = None,
+             parent: TrainingRun | None = None, init_checkpoint: str = "",
+             processes: int | None = None) -> TrainingRun:
+    """The run create_run would save, validated and unsaved (`train_gan --dry-run` prints its config).
+
+    Starting from a parent run or a checkpoint file is a fine-tune (NVIDIA's --resume): the recipe's
+    fine-tune rule applies, and a parent's network shape is kept.
+    """
     check_run_name(name)
     if TrainingRun.objects.filter(name=name).exists():
         raise RunError(f"--name: a run named {name!r} exists (train it again to continue it)")
@@ -114,7 +130,7 @@ def create_run(*, name: str, dataset: Dataset, config_name: str, label: str = ""
         raise RunError(f"--label: {dataset.name} has no downloaded images labelled {label!r} (labels: {labels})")
     if not dataset.images.ok().exists():
         raise RunError(f"--dataset: {dataset.name} has no downloaded images yet (run download_images first)")
-    network = {}
+    network = None
     if parent is not None:
         if not parent.latest_checkpoint:
             raise RunError(f"--resume: run {parent.name!r} has no checkpoint yet")
@@ -122,18 +138,27 @@ def create_run(*, name: str, dataset: Dataset, config_name: str, label: str = ""
         network = parent_network(parent)
     if init_checkpoint and not Path(init_checkpoint).is_file():
         raise RunError(f"--resume: {init_checkpoint} does not exist")
-    config = {**resolve_config(config_name, {**network, **(overrides or {})}), "processes": processes}
+    config = {**resolve_config(config_name, overrides or {}, fine_tune=bool(init_checkpoint), network=network),
+              "processes": processes}
     check_processes(config, processes)
     run = TrainingRun(name=name, dataset=dataset, label=label, config_name=config_name, config=config,
                       parent=parent, init_checkpoint=init_checkpoint, total_kimg=config["train"]["kimg"])
     run.full_clean(exclude=["config", "loss_history", "losses", "metrics"])
-    run.save()
     return run
 
 
 def continue_run(run: TrainingRun, *, kimg: float | None = None, processes: int | None = None) -> TrainingRun:
     """Queue a stopped run again: it resumes from its last checkpoint (optionally to more kimg, in
     another number of processes: every process keeps the same random stream, so that is exact too)."""
+    run.config = continued_config(run, kimg=kimg, processes=processes)
+    run.total_kimg = run.total_kimg if kimg is None else kimg
+    run.requeue()
+    run.save()
+    return run
+
+
+def continued_config(run: TrainingRun, *, kimg: float | None = None, processes: int | None = None) -> dict:
+    """The config a continuation of `run` trains with: its own, to the new kimg (nothing resolved again)."""
     if run.is_active and not run.is_stale():
         raise RunError(f"run {run.name!r} is {run.status}; cancel it first or wait")
     if run.dataset_id is None:
@@ -143,12 +168,8 @@ def continue_run(run: TrainingRun, *, kimg: float | None = None, processes: int 
     if run.kimg >= total:
         raise RunError(f"--kimg: run {run.name!r} already trained {run.kimg:g} kimg; ask for more")
     check_processes(run.config, processes)
-    run.config = {**run.config, "train": {**run.config["train"], "kimg": total},
-                  "processes": processes or run.config.get("processes")}
-    run.total_kimg = total
-    run.requeue()
-    run.save()
-    return run
+    return {**run.config, "train": {**run.config["train"], "kimg": total},
+            "processes": processes or run.config.get("processes")}
 
 
 def training_data_dir(run: TrainingRun) -> Path:

@@ -5,7 +5,8 @@ Adversarial Networks with Limited Data"), written from the paper.
 probability p: x-flip, 90-degree rotation, integer translation, isotropic
 scaling, arbitrary rotation (twice, each with probability 1 - sqrt(1 - p), so
 that some rotation happens with probability p), anisotropic scaling,
-fractional translation, brightness, contrast, hue rotation and saturation.
+fractional translation, brightness, contrast, luma flip, hue rotation and saturation: the
+transforms of NVIDIA's `bgc` pipe (`BGC_OPS`), in its order.
 All geometric transforms are composed into one affine matrix per image and
 applied with a single `grid_sample` (reflection padding); all colour
 transforms into one 4x4 matrix. Both steps are differentiable with respect to
@@ -13,7 +14,9 @@ the images, which is what lets G learn through them; augmentations of this
 kind do not leak into G's output when p stays below ~0.8.
 
 `AdaController` adjusts p from r_t = E[sign(D(real))] towards a target (0.6):
-above target D is overconfident on reals (overfitting), so p rises.
+above target D is overconfident on reals (overfitting), so p rises. As in the reference, p is
+bounded below by 0 only: above 1 every transform already fires, and p must come back below 1
+before it fires less.
 """
 
 from __future__ import annotations
@@ -49,12 +52,19 @@ def _rotate2d(cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     return m
 
 
+# NVIDIA's augment presets name these; `bgc` enables each with probability p.
+BGC_OPS = ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
+           "brightness", "contrast", "lumaflip", "hue", "saturation")
+
+
 def _chance(n: int, p: float, device) -> torch.Tensor:
     return torch.rand(n, device=device) < p
 
 
 class AugmentPipe(nn.Module):
     """Differentiable augmentation of a batch in [-1, 1], shape [N, C, H, W]."""
+
+    ops = BGC_OPS
 
     def __init__(self, *, xint_max: float = 0.125, scale_std: float = 0.2, rotate_max: float = 1.0,
                  aniso_std: float = 0.2, xfrac_std: float = 0.125, brightness_std: float = 0.2,
@@ -116,6 +126,7 @@ class AugmentPipe(nn.Module):
         k = torch.exp2(torch.randn(n, device=device) * self.contrast_std * _chance(n, p, device))
         c = _scale3(k) @ c
         luma = torch.full((3,), 1 / math.sqrt(3), device=device)
+        c = _luma_flip(luma, torch.randint(0, 2, (n,), device=device) * _chance(n, p, device)) @ c
         theta = (torch.rand(n, device=device) * 2 - 1) * math.pi * self.hue_max * _chance(n, p, device)
         c = _rotate_about(luma, theta) @ c
         s = torch.exp2(torch.randn(n, device=device) * self.saturation_std * _chance(n, p, device))
@@ -138,6 +149,14 @@ def _scale3(k: torch.Tensor) -> torch.Tensor:
     m = _identity(k.shape[0], 4, k.device)
     for i in range(3):
         m[:, i, i] = k
+    return m
+
+
+def _luma_flip(axis: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
+    """Householder reflection through the plane normal to the grey axis, where `flip` is 1: the
+    grey component changes sign and the colour difference stays (white <-> black)."""
+    m = _identity(flip.shape[0], 4, flip.device)
+    m[:, :3, :3] -= 2 * torch.outer(axis, axis) * flip.float()[:, None, None]
     return m
 
 
@@ -187,7 +206,7 @@ class AdaController:
         r_t = float(stats[0] / stats[1])
         step = self.batch * self.interval / (self.kimg * 1000)
         direction = (r_t > self.target) - (r_t < self.target)
-        self.p = min(max(self.p + direction * step, 0.0), 1.0)
+        self.p = max(self.p + direction * step, 0.0)
         self.sign_sum, self.count = 0.0, 0.0
         return r_t
 

@@ -23,8 +23,9 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .config import CONFIGS, ConfigError, GANConfig, TrainConfig, field_names, get_config
+from .config import CONFIGS, ConfigError, GANConfig, TrainConfig, config_dict, field_names
 from .networks import NOISE_MODES
+from .recipe import resolve
 
 PROG = "python -m generator.gan.cli"
 
@@ -78,6 +79,8 @@ def _train_parser(sub) -> None:
         cfg.add_argument(flag, dest=name, type=kind, default=None, help=f"{text} (default: from --config)")
     cfg.add_argument("--mirror", dest="mirror", action=argparse.BooleanOptionalAction, default=None,
                      help="add x-flipped copies of the data (default: from --config)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the resolved options as one JSON object ({gan, train}) and exit")
 
 
 @dataclass(frozen=True)
@@ -137,8 +140,9 @@ def resolve_train(args) -> TrainPlan:
         return _continued_plan(args)
     if args.data is None or args.out is None:
         raise ConfigError(f"{'--data' if args.data is None else '--out'}: required (unless --continue)")
-    gan_cfg, train_cfg = get_config(args.config or "tiny", **_overrides(args))
     init_from = _checkpoint_in(args.resume, "--resume") if args.resume else None
+    # --resume starts a new run from other weights: the recipe's fine-tune rule applies.
+    gan_cfg, train_cfg = resolve(args.config or "tiny", _overrides(args), fine_tune=bool(init_from))
     return TrainPlan(gan_cfg, train_cfg, args.data, args.out, init_from=init_from)
 
 
@@ -158,6 +162,9 @@ def run_train(args) -> dict:
         import torch
 
         torch.set_num_threads(args.threads)
+    if args.dry_run:
+        print(json.dumps(config_dict(plan.gan_cfg, plan.train_cfg)))
+        return {"status": "dry-run"}
     result = train(plan.train_cfg, plan.gan_cfg, plan.data_dir, plan.out_dir, resume_from=plan.resume_from,
                    init_from=plan.init_from, progress_fn=_print_progress, device=args.device,
                    processes=args.processes)

@@ -7,11 +7,13 @@ describes one training run. Named configs live in `CONFIGS`:
     tiny   32 px, narrow; trains on a laptop CPU in minutes (tests, `make demo`)
     paper  512 px, StyleGAN2 "stylegan2" config with a mapping network of depth 2,
            gamma 8.2, batch 16, glr = dlr = 0.003, mirror, activations clamped to +-256
-           (the CAN pretraining run)
+           (the CAN pretraining run; `recipe.py` resolves it option for option as NVIDIA's
+           train.py resolves the paper's commands)
 
     >>> gan_cfg, train_cfg = get_config("paper", gamma=32.0, freeze_d=13, kimg=500)
 
-Overrides are routed by field name to whichever dataclass owns the field.
+Overrides are routed by field name to whichever dataclass owns the field. A config with
+`ema_kimg=None` takes NVIDIA's rule, batch * 10 / 32; `recipe.resolve` writes the number in.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ class GANConfig:
     num_classes: int = 0  # 0 = unconditional
     mbstd_group: int = 4  # minibatch standard deviation group size
     mbstd_channels: int = 1
-    w_avg_beta: float = 0.995  # decay of the tracked w average used for truncation
+    # Decay of the tracked w average used for truncation: the reference's 0.998. Configs stored before
+    # this default changed carry their own 0.995, so their networks and truncated images are unchanged.
+    w_avg_beta: float = 0.998
     # Activations of every convolution are clamped to +-conv_clamp (None = never), as the reference
     # does in its mixed-precision configuration; it keeps float16/bfloat16 from overflowing.
     conv_clamp: float | None = None
@@ -94,13 +98,15 @@ class TrainConfig:
     glr: float = 0.0025
     dlr: float = 0.0025
     betas: tuple[float, float] = (0.0, 0.99)
+    adam_eps: float = 1e-8
     gamma: float = 10.0  # R1 weight
     r1_interval: int = 16  # lazy R1: every N discriminator steps
     pl_weight: float = 0.0  # path length regularisation weight; 0 switches it off
     pl_interval: int = 4
     pl_decay: float = 0.01
+    pl_batch_shrink: int = 2  # path length runs on batch // pl_batch_shrink samples: a rough estimate suffices
     style_mixing: float = 0.0  # probability of mixing two w's in a training sample
-    ema_kimg: float = 10.0  # half-life of the generator EMA in kimg
+    ema_kimg: float | None = 10.0  # half-life of the generator EMA in kimg; None = batch * 10 / 32 (NVIDIA)
     ema_rampup: float | None = None  # EMA half-life is at most ema_rampup * images seen (None = off)
     mirror: bool = False  # x-flipped copies of the data double the dataset
     augment_p: float = 0.0  # initial ADA probability
@@ -118,12 +124,16 @@ class TrainConfig:
     def validate(self) -> "TrainConfig":
         if not self.kimg > 0:
             raise ConfigError(f"kimg: must be > 0, got {self.kimg}")
-        for name in ("batch", "r1_interval", "pl_interval", "ada_interval", "report_every"):
+        for name in ("batch", "r1_interval", "pl_interval", "pl_batch_shrink", "ada_interval", "report_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be >= 1, got {getattr(self, name)}")
-        for name in ("glr", "dlr", "ema_kimg", "ada_kimg", "checkpoint_every_kimg"):
+        for name in ("glr", "dlr", "adam_eps", "ada_kimg", "checkpoint_every_kimg"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name}: must be > 0, got {getattr(self, name)}")
+        if self.ema_kimg is not None and not self.ema_kimg > 0:
+            raise ConfigError(f"ema_kimg: must be > 0 or None (batch * 10 / 32), got {self.ema_kimg}")
+        if self.ema_rampup is not None and not self.ema_rampup > 0:
+            raise ConfigError(f"ema_rampup: must be > 0 or None (no ramp-up), got {self.ema_rampup}")
         for name in ("gamma", "pl_weight", "freeze_d", "num_workers"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: must be >= 0, got {getattr(self, name)}")
@@ -140,6 +150,11 @@ class TrainConfig:
             raise ConfigError("grid_seeds: need at least one seed, each in [0, 2**32)")
         return self
 
+    @property
+    def ema_half_life_kimg(self) -> float:
+        """ema_kimg, or NVIDIA's batch * 10 / 32 when it is None (train.py: `c.ema_kimg`)."""
+        return self.batch * 10 / 32 if self.ema_kimg is None else self.ema_kimg
+
 
 CONFIGS: dict[str, tuple[GANConfig, TrainConfig]] = {
     "tiny": (
@@ -152,9 +167,11 @@ CONFIGS: dict[str, tuple[GANConfig, TrainConfig]] = {
     "paper": (
         GANConfig(resolution=512, z_dim=512, w_dim=512, mapping_layers=2, channel_base=32768,
                   channel_max=512, conv_clamp=256.0),
+        # From scratch the EMA ramps up (0.05) and ADA moves at 500 kimg per unit of p; a fine-tune
+        # (recipe.resolve(fine_tune=True)) switches the ramp-up off and uses 100 kimg, as NVIDIA's --resume.
         TrainConfig(kimg=10000.0, batch=16, glr=0.003, dlr=0.003, gamma=8.2, r1_interval=16,
-                    pl_weight=2.0, pl_interval=4, style_mixing=0.9, ema_kimg=10.0, mirror=True,
-                    ada_kimg=500.0, checkpoint_every_kimg=200.0, grid_seeds=tuple(range(32))),
+                    pl_weight=2.0, pl_interval=4, style_mixing=0.9, ema_kimg=None, ema_rampup=0.05,
+                    mirror=True, ada_kimg=500.0, checkpoint_every_kimg=200.0, grid_seeds=tuple(range(32))),
     ),
 }
 

@@ -127,7 +127,7 @@ def shard_rows(n: int, rank: int, world_size: int, group: int = 1) -> list[int]:
     return [g * stripe + rank * chunk + j for g in range(group) for j in range(chunk)]
 
 
-def check_split(batch: int, world_size: int, mbstd_group: int, mbstd_channels: int, pl_weight: float) -> int:
+def check_split(batch: int, world_size: int, mbstd_group: int, mbstd_channels: int, pl_batch: int = 0) -> int:
     """The stddev group the run's batches are laid out for; ConfigError when processes cannot match one."""
     group = stddev_group(batch, mbstd_group) if mbstd_channels else 1
     if world_size == 1:
@@ -136,9 +136,8 @@ def check_split(batch: int, world_size: int, mbstd_group: int, mbstd_channels: i
     if batch % world_size or (mbstd_channels and stddev_group(local, mbstd_group) != group):
         raise ConfigError(f"batch: {batch} images over {world_size} processes would split the discriminator's "
                           f"minibatch-stddev groups of {group}; use a multiple of {world_size * group}")
-    if pl_weight and (batch // 2) % world_size:
-        raise ConfigError(f"batch: the path-length half batch of {batch // 2} does not split over "
-                          f"{world_size} processes")
+    if pl_batch % world_size:
+        raise ConfigError(f"batch: the path-length batch of {pl_batch} does not split over {world_size} processes")
     return group
 
 

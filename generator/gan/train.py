@@ -7,7 +7,8 @@ G main (non-saturating loss through ADA), G path length (every pl_interval
 steps, if enabled), D main, D R1 (every r1_interval steps); then the EMA of G
 and, every ada_interval steps, the ADA probability. The main phases run under
 bf16 autocast on CUDA (no loss scaling needed, bf16 has fp32's range); the
-regularisers run in fp32 because they square gradients.
+regularisers run in fp32 because they square gradients. Option by option this is
+NVIDIA's StyleGAN2 recipe (recipe.py resolves it; the README lists where we deviate).
 
 Resume restores everything (weights, EMA, optimizers, p and its running
 statistics, path length mean, counters, RNG states; the data order is a
@@ -50,12 +51,12 @@ from .data import ImageFolder, InfiniteBatchSampler, make_loader
 from .loss import (
     discriminator_loss,
     generator_loss,
-    lazy_adam_settings,
     path_length_penalty,
     r1_loss,
     r1_penalty,
 )
 from .networks import Discriminator, Generator
+from .recipe import adam_settings
 from .sample import image_grid, save_png, seeds_to_z, to_uint8
 
 ProgressFn = Callable[[dict], None]
@@ -109,15 +110,11 @@ def build_run(train_cfg: TrainConfig, gan_cfg: GANConfig, dataset: ImageFolder, 
     G_ema.load_state_dict(G.state_dict())
     G, D, G_ema = (m.to(env.device) for m in (G, D, G_ema))
     G_ema.eval().requires_grad_(False)
-    g_lr, g_betas = lazy_adam_settings(train_cfg.glr, train_cfg.betas,
-                                       train_cfg.pl_interval if train_cfg.pl_weight else None)
-    d_lr, d_betas = lazy_adam_settings(train_cfg.dlr, train_cfg.betas,
-                                       train_cfg.r1_interval if train_cfg.gamma else None)
+    adam = adam_settings(train_cfg)
     ada = AdaController(p=train_cfg.augment_p, target=train_cfg.ada_target, interval=train_cfg.ada_interval,
                         kimg=train_cfg.ada_kimg, batch=train_cfg.batch)
     return Run(train_cfg, gan_cfg, out_dir, env, G, D, G_ema,
-               torch.optim.Adam(G.parameters(), lr=g_lr, betas=g_betas, eps=1e-8),
-               torch.optim.Adam(D.parameters(), lr=d_lr, betas=d_betas, eps=1e-8),
+               torch.optim.Adam(G.parameters(), **adam["G"]), torch.optim.Adam(D.parameters(), **adam["D"]),
                AugmentPipe().to(env.device), ada, dataset.labels, pl_mean=torch.zeros([], device=env.device))
 
 
@@ -181,19 +178,24 @@ def _optimizer_step(run: Run, loss: torch.Tensor, params: list, opt: torch.optim
     opt.zero_grad(set_to_none=True)
     loss.backward(inputs=params)  # grads only for this network's trainable parameters
     ddp.average_grads(params, run.env)
+    # As the reference: one non-finite gradient (an fp16/bf16 overflow) must not poison Adam's moments.
+    for grad in (p.grad for p in params if p.grad is not None):
+        torch.nan_to_num_(grad, nan=0.0, posinf=1e5, neginf=-1e5)
     opt.step()
 
 
 def generator_step(run: Run, c) -> None:
     with run.autocast(), ddp.batch_rows(run.env, run.group):
         z = run.per_sample(run.local_batch, run.gan_cfg.z_dim)
-        fake = run.G.synthesis(mapped_styles(run, z, c, track=True), noise_mode="random")
+        fake = run.G.synthesis(mapped_styles(run, z, c), noise_mode="random")
         loss = generator_loss(run.D(run.augment(fake, run.ada.p), c))
-    # Each process tracked w_avg over its rows; the update is linear, so the mean is the global one.
-    w_avg = run.G.mapping.w_avg
-    w_avg.copy_(ddp.all_mean(w_avg, run.env))
     _optimizer_step(run, loss, list(run.G.parameters()), run.G_opt)
     run.log_loss("G", loss)
+
+
+def pl_batch(cfg: TrainConfig) -> int:
+    """The path-length regulariser's global batch (a fraction of the main one)."""
+    return max(1, cfg.batch // cfg.pl_batch_shrink)
 
 
 def path_length_classes(run: Run, c, n: int):
@@ -206,14 +208,14 @@ def path_length_classes(run: Run, c, n: int):
 
 
 def path_length_step(run: Run, c) -> None:
-    # Half the global batch: the regulariser is costly and a rough estimate suffices.
-    n = max(1, run.train_cfg.batch // 2) // run.env.world_size
+    n = pl_batch(run.train_cfg) // run.env.world_size  # costly, and a rough estimate suffices
+    # The reduction is left out with one process, so that its arithmetic is the recipe's own.
+    reduce_mean = None if run.env.world_size == 1 else (lambda t: ddp.all_mean(t, run.env))
     with ddp.batch_rows(run.env):
         z = run.per_sample(n, run.gan_cfg.z_dim)
         ws = mapped_styles(run, z, path_length_classes(run, c, n))
         fake = run.G.synthesis(ws, noise_mode="random")
-        penalty, run.pl_mean = path_length_penalty(fake, ws, run.pl_mean, run.train_cfg.pl_decay,
-                                                   lambda t: ddp.all_mean(t, run.env))
+        penalty, run.pl_mean = path_length_penalty(fake, ws, run.pl_mean, run.train_cfg.pl_decay, reduce_mean)
     loss = penalty.mean() * run.train_cfg.pl_weight * run.train_cfg.pl_interval
     _optimizer_step(run, loss, list(run.G.parameters()), run.G_opt)
     run.log_loss("PL", penalty.mean())
@@ -223,7 +225,11 @@ def discriminator_step(run: Run, reals: torch.Tensor, c) -> None:
     with run.autocast(), ddp.batch_rows(run.env, run.group):
         with torch.no_grad():
             z = run.per_sample(run.local_batch, run.gan_cfg.z_dim)
-            fake = run.G.synthesis(mapped_styles(run, z, c), noise_mode="random")
+            # The reference tracks w_avg on the discriminator phase's latents (its update_emas=True).
+            fake = run.G.synthesis(mapped_styles(run, z, c, track=True), noise_mode="random")
+            # Each process tracked w_avg over its rows; the update is linear, so the mean is the global one.
+            w_avg = run.G.mapping.w_avg
+            w_avg.copy_(ddp.all_mean(w_avg, run.env))
         fake_logits = run.D(run.augment(fake, run.ada.p), c)
         real_logits = run.D(run.augment(reals, run.ada.p), c)
         loss = discriminator_loss(real_logits, fake_logits)
@@ -236,7 +242,9 @@ def r1_step(run: Run, reals: torch.Tensor, c) -> None:
     # R1 on D's actual input (the augmented reals): stock grid_sample has no double backward.
     with ddp.batch_rows(run.env, run.group):
         x = run.augment(reals, run.ada.p).detach().requires_grad_(True)
-    penalty = r1_penalty(x, run.D(x, c))
+    logits = run.D(x, c)
+    run.ada.accumulate(logits)  # the reference counts the regularisation phase's real signs too
+    penalty = r1_penalty(x, logits)
     loss = r1_loss(penalty, run.train_cfg.gamma, run.train_cfg.r1_interval)
     _optimizer_step(run, loss, trainable(run.D), run.D_opt)
     run.log_loss("R1", penalty.mean())
@@ -249,8 +257,8 @@ def trainable(module: torch.nn.Module) -> list:
 @torch.no_grad()
 def update_ema(run: Run) -> None:
     cfg = run.train_cfg
-    ema_images = cfg.ema_kimg * 1000
-    if cfg.ema_rampup is not None:
+    ema_images = cfg.ema_half_life_kimg * 1000
+    if cfg.ema_rampup is not None:  # None on a fine-tune: its weights are trained already
         ema_images = min(ema_images, run.images_seen * cfg.ema_rampup)
     beta = 0.5 ** (cfg.batch / max(ema_images, 1e-8))
     ema_params, params = list(run.G_ema.parameters()), list(run.G.parameters())
@@ -384,8 +392,7 @@ def train(train_cfg: TrainConfig, gan_cfg: GANConfig, data_dir, out_dir, *, resu
                                progress_fn=progress_fn, abort_fn=abort_fn, device=device, processes=processes)
     env = ddp.setup(device, train_cfg.mixed_precision, launch)
     try:
-        group = ddp.check_split(train_cfg.batch, env.world_size, gan_cfg.mbstd_group, gan_cfg.mbstd_channels,
-                                train_cfg.pl_weight)
+        group = split_group(train_cfg, gan_cfg, env.world_size)
         dataset = ImageFolder(data_dir, gan_cfg.resolution, channels=gan_cfg.img_channels, mirror=train_cfg.mirror)
         if gan_cfg.num_classes and gan_cfg.num_classes != len(dataset.labels):
             raise ValueError(f"num_classes: config has {gan_cfg.num_classes}, data has {len(dataset.labels)} labels")
@@ -412,12 +419,18 @@ def train(train_cfg: TrainConfig, gan_cfg: GANConfig, data_dir, out_dir, *, resu
 
 
 
+def split_group(train_cfg: TrainConfig, gan_cfg: GANConfig, processes: int) -> int:
+    """The stddev group the batch rows are laid out for; ConfigError when `processes` cannot hold whole ones."""
+    return ddp.check_split(train_cfg.batch, processes, gan_cfg.mbstd_group, gan_cfg.mbstd_channels,
+                           pl_batch(train_cfg) if train_cfg.pl_weight else 0)
+
+
 def train_processes(train_cfg: TrainConfig, gan_cfg: GANConfig, data_dir, out_dir, *, processes: int,
                     device=None, **kwargs) -> dict:
     """`train` in `processes` processes on this host: rank 0 here (with the callbacks), the rest spawned."""
     if ddp.started_by_torchrun():
         raise ConfigError("processes: torchrun already started the processes (WORLD_SIZE is set); leave it out")
-    ddp.check_split(train_cfg.batch, processes, gan_cfg.mbstd_group, gan_cfg.mbstd_channels, train_cfg.pl_weight)
+    split_group(train_cfg, gan_cfg, processes)
     threads = torch.get_num_threads()
     share = max(1, threads // processes)  # N processes each with every core would fight over them
     port = ddp.free_port()

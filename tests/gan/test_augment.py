@@ -64,3 +64,33 @@ def test_ada_p_rises_when_the_discriminator_overfits_a_tiny_dataset(tmp_path):
                    progress_fn=lambda info: seen.append(info["augment_p"]))
     assert result["augment_p"] > 0.05, seen
     assert max(seen) > 0.05
+
+
+def test_luma_flip_negates_the_grey_component_of_about_half_the_images():
+    torch.manual_seed(0)
+    pipe = AugmentPipe(brightness_std=0, contrast_std=0, hue_max=0, saturation_std=0)  # luma flip only
+    images = (torch.rand(32, 3, 1, 1) * 2 - 1).expand(-1, -1, 4, 4)
+    out = pipe.colour(images, 1.0)
+    grey = torch.full((3,), 3 ** -0.5)
+    flipped = images - 2 * torch.einsum("nchw,c->nhw", images, grey)[:, None] * grey[:, None, None]
+    same = (out - images).abs().amax(dim=(1, 2, 3)) < 1e-5
+    reflected = (out - flipped).abs().amax(dim=(1, 2, 3)) < 1e-5
+    assert bool((same | reflected).all()), "each image is either untouched or reflected through the grey axis"
+    assert 8 <= int(reflected.sum()) <= 24  # each image flips with probability 1/2 at p = 1
+
+
+def test_fractional_translation_shifts_by_an_eighth_of_the_image_at_p_one():
+    # NVIDIA's xfrac: a normal shift with std xfrac_std (0.125) of the image size, not rounded to pixels.
+    torch.manual_seed(0)
+    pipe = AugmentPipe(xint_max=0, scale_std=0, rotate_max=0, aniso_std=0)
+    shift = pipe.geometric_matrix(4000, 32, 1.0, "cpu")[:, :2, 2] / 2  # affine_grid units: the width is 2
+    assert 0.115 < float(shift.std()) < 0.135
+    pixels = shift * 32
+    assert float((pixels - pixels.round()).abs().mean()) > 0.2, "fractional, not whole pixels"
+
+
+def test_ada_p_keeps_rising_past_one_as_the_reference_lets_it():
+    ada = AdaController(p=0.95, target=0.6, interval=1, kimg=0.1, batch=10)  # steps of 0.1
+    ada.accumulate(torch.ones(10))
+    ada.update()
+    assert abs(ada.p - 1.05) < 1e-9

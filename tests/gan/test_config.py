@@ -43,3 +43,19 @@ def test_a_train_config_survives_a_round_trip_through_plain_data():
     cfg = TrainConfig(grid_seeds=(1, 2), betas=(0.0, 0.9))
     data = {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.__dict__.items()}
     assert train_config_from_dict(data) == cfg
+
+
+def test_a_run_config_stored_before_the_recipe_fields_still_loads_as_it_was():
+    from generator.gan.config import gan_config_from_dict
+
+    old_train = {"kimg": 500.0, "batch": 16, "ema_kimg": 10.0, "ema_rampup": None, "betas": [0.0, 0.99]}
+    cfg = train_config_from_dict(old_train)  # no adam_eps, no pl_batch_shrink: the values they trained with
+    assert (cfg.adam_eps, cfg.pl_batch_shrink, cfg.ema_kimg, cfg.ema_rampup) == (1e-8, 2, 10.0, None)
+    old_gan = {"resolution": 32, "w_avg_beta": 0.995}
+    assert gan_config_from_dict(old_gan).w_avg_beta == 0.995, "an old network keeps its truncation average's beta"
+
+
+def test_ema_kimg_none_means_nvidias_batch_rule():
+    assert TrainConfig(ema_kimg=None, batch=32).ema_half_life_kimg == 10.0
+    with pytest.raises(ConfigError, match="^ema_kimg:"):
+        TrainConfig(ema_kimg=0.0).validate()

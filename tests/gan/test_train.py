@@ -117,6 +117,28 @@ def test_the_command_line_trains_and_writes_the_resolved_config(tmp_path, capsys
     assert '"status": "done"' in capsys.readouterr().out
 
 
+def test_the_command_line_dry_run_prints_the_recipe_and_creates_nothing(tmp_path, capsys):
+    from generator.gan.config import config_dict
+    from generator.gan.recipe import resolve
+
+    out = tmp_path / "run"
+    (tmp_path / "c10000.pt").touch()  # --resume must name something; a dry run does not read it
+    result = cli.main(["train", "--config", "paper", "--data", str(tmp_path / "none"), "--out", str(out),
+                       "--resume", str(tmp_path / "c10000.pt"), "--gamma", "32", "--kimg", "500", "--freeze-d", "13",
+                       "--dry-run"])
+    printed = json.loads(capsys.readouterr().out)
+    wanted = config_dict(*resolve("paper", {"gamma": 32.0, "kimg": 500.0, "freeze_d": 13}, fine_tune=True))
+    assert result == {"status": "dry-run"} and printed == json.loads(json.dumps(wanted)) and not out.exists()
+    assert (printed["train"]["ada_kimg"], printed["train"]["ema_rampup"]) == (100.0, None)
+
+
+def test_the_command_line_refuses_a_bad_value_with_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--batch", "0", "--dry-run"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == "python -m generator.gan.cli train: error: batch: must be >= 1, got 0\n"
+
+
 def test_a_conditional_model_takes_its_classes_from_the_folder_names(tmp_path):
     data_dir = make_solid_colour_dataset(tmp_path / "data", count=3, resolution=20, label="melanoma")
     make_solid_colour_dataset(data_dir, count=3, resolution=20, label="nevus", hue=0.6)  # resized to 16 px
@@ -127,3 +149,48 @@ def test_a_conditional_model_takes_its_classes_from_the_folder_names(tmp_path):
     assert not np.array_equal(synthesize(G, [1], class_idx=0), synthesize(G, [1], class_idx=1))
     with pytest.raises(ValueError, match="num_classes"):
         train(train_cfg, make_tiny_configs(num_classes=3)[0], data_dir, tmp_path / "bad", device="cpu")
+
+
+# ---- the reference's phase details ----------------------------------------------------------------
+
+@pytest.fixture
+def tiny_run(tmp_path):
+    from generator.gan import distributed as ddp
+    from generator.gan.data import ImageFolder
+    from generator.gan.train import build_run
+
+    gan_cfg, train_cfg = make_tiny_configs(gamma=1.0, ada_target=0.6)
+    data_dir = make_solid_colour_dataset(tmp_path / "data", count=8)
+    env = ddp.setup("cpu", "off")
+    run = build_run(train_cfg, gan_cfg, ImageFolder(data_dir, gan_cfg.resolution), tmp_path / "run", env)
+    reals = torch.rand(train_cfg.batch, 3, gan_cfg.resolution, gan_cfg.resolution) * 2 - 1
+    return run, reals
+
+
+def test_w_avg_is_tracked_in_the_discriminator_phase_as_the_reference_does(tiny_run):
+    from generator.gan.train import discriminator_step, generator_step
+
+    run, reals = tiny_run
+    w_avg = run.G.mapping.w_avg.clone()
+    generator_step(run, None)
+    assert torch.equal(run.G.mapping.w_avg, w_avg), "loss.py:74: the G phase maps without update_emas"
+    discriminator_step(run, reals, None)
+    assert not torch.equal(run.G.mapping.w_avg, w_avg), "loss.py:105: the D phase updates w_avg"
+
+
+def test_ada_counts_the_real_signs_of_the_r1_phase_too(tiny_run):
+    from generator.gan.train import r1_step
+
+    run, reals = tiny_run
+    r1_step(run, reals, None)
+    assert run.ada.count == reals.shape[0]  # loss.py:119-121 reports the signs in the Dreg phase
+
+
+def test_a_non_finite_gradient_becomes_finite_before_adam_sees_it(tiny_run):
+    from generator.gan.train import _optimizer_step
+
+    run, _ = tiny_run
+    params = list(run.G.synthesis.blocks[0].torgb.parameters())
+    loss = sum((p * float("inf")).sum() for p in params) + (params[0] * float("nan")).sum()
+    _optimizer_step(run, loss, params, run.G_opt)
+    assert all(torch.isfinite(p).all() for p in params)  # training_loop.py:289 nan_to_num

@@ -1,4 +1,5 @@
-"""python manage.py train_gan --name RUN --dataset NAME [--label L] --config tiny|paper [--kimg N] ..."""
+"""python manage.py train_gan --name RUN --dataset NAME [--label L] --config tiny|paper [--kimg N] ... [--dry-run]"""
+import json
 from pathlib import Path
 
 from django.conf import settings
@@ -32,16 +33,25 @@ class Command(BaseCommand):
                            help="Write a checkpoint every N kimg.")
         tune = parser.add_argument_group("fine-tuning")
         tune.add_argument("--resume", metavar="RUN|PATH",
-                          help="Start a new run from these weights: a run's latest checkpoint, or a checkpoint file.")
+                          help="Start a new run from these weights, a run's latest checkpoint or a checkpoint file "
+                               "(a fine-tune, NVIDIA's --resume: ADA speed 100 kimg, no EMA ramp-up).")
         tune.add_argument("--freeze-d", type=non_negative_int, help="Freeze the first N discriminator layers (paper: 13).")
         parser.add_argument("--processes", type=positive_int,
                             help="Training processes, one per GPU (default: every GPU of the host, else 1; "
                                  "on the CPU, N gloo processes).")
         parser.add_argument("--now", action="store_true", help="Train in this process instead of queueing.")
+        parser.add_argument("--dry-run", action="store_true",
+                            help="Print the resolved options as one JSON object ({gan, train}, as the run would "
+                                 "store them) and create nothing.")
 
     def handle(self, *args, **opts):
         existing = TrainingRun.objects.filter(name=opts["name"]).first()
         try:
+            if opts["dry_run"]:
+                config = (services.continued_config(existing, kimg=opts["kimg"], processes=opts["processes"])
+                          if existing else self.create(opts, services.plan_run).config)
+                self.stdout.write(json.dumps(config))
+                return
             run = (services.continue_run(existing, kimg=opts["kimg"], processes=opts["processes"]) if existing
                    else self.create(opts))
         except services.RunError as exc:
@@ -60,7 +70,8 @@ class Command(BaseCommand):
             job_id = jobs.enqueue_training(run)
         self.stdout.write(f"{run.name}: queued on gpu as job {job_id}; watch /generator/runs/{run.name}/")
 
-    def create(self, opts) -> TrainingRun:
+    def create(self, opts, make=None) -> TrainingRun:
+        make = make or services.create_run
         dataset = Dataset.objects.filter(name=opts["dataset"] or "").first()
         if dataset is None:
             raise CommandError(f"--dataset: no dataset named {opts['dataset']!r}")
@@ -72,6 +83,6 @@ class Command(BaseCommand):
             init_checkpoint = "" if parent else opts["resume"]
         overrides = {key: opts[key] for key in ("kimg", "gamma", "batch", "mirror", "freeze_d",
                                                 "checkpoint_every_kimg")}
-        return services.create_run(name=opts["name"], dataset=dataset, config_name=opts["config"],
-                                   label=opts["label"], overrides=overrides, parent=parent,
-                                   init_checkpoint=init_checkpoint, processes=opts["processes"])
+        return make(name=opts["name"], dataset=dataset, config_name=opts["config"], label=opts["label"],
+                    overrides=overrides, parent=parent, init_checkpoint=init_checkpoint,
+                    processes=opts["processes"])
