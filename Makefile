@@ -19,11 +19,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	@touch $@
 
+# The demo serves with DEBUG off (LOCAL_SITE: see cansite/settings.py), so that no request shows a
+# traceback, the settings or the URL patterns, and /media/ is no URL.
+demo: export DEBUG := false
+demo: export LOCAL_SITE := true
 demo: venv
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py demo
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(PY) manage.py runserver --noreload 127.0.0.1:$(PORT)
 
 # Everything on SQLite, then the database tests again on PostgreSQL (the pure ML tests once).
 test: venv browser migrations-check test-sqlite test-postgres

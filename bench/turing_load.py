@@ -143,14 +143,16 @@ def check_stored(participants: list[Participant]) -> tuple[int, int, int]:
     """(lost, doubled, finished): acknowledged answers compared with the rows in the database."""
     from django.contrib.sessions.backends.db import SessionStore
 
-    from turing.models import Answer
+    from turing.models import Answer, Showing
 
     lost = doubled = finished = 0
     for p in participants:
         public_id = SessionStore(session_key=p.session).load().get("turing", {}) if p.session else {}
         public_id = next(iter(public_id.values()), None)
-        stored = list(Answer.objects.filter(participant__public_id=public_id).values_list("position", "image__token",
-                                                                                            "answer"))
+        # a trial's token is its showing's (one per participant and trial), not the image's
+        shown = dict(Showing.objects.filter(participant__public_id=public_id).values_list("position", "token"))
+        stored = [(position, shown.get(position), answer) for position, answer in
+                  Answer.objects.filter(participant__public_id=public_id).values_list("position", "answer")]
         by_position: dict[int, list] = {}
         for position, token, answer in stored:
             by_position.setdefault(position, []).append((token, answer))

@@ -1,10 +1,14 @@
 """Settings for cansite, read from the environment.
 
 Defaults give a working local site (SQLite under var/, jobs run in-process, DEBUG on).
-Production sets DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL.
+LOCAL_SITE=true (what `make demo` serves with) is that site with DEBUG off, for 127.0.0.1 only: a secret
+key generated once in var/, localhost hosts, plain HTTP (no SSL redirect, no secure-only cookies) and
+static files served by whitenoise from the source folders.
+Production sets DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL and TURING_IP_KEY.
 """
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -29,12 +33,29 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
-# Only the local default may use the insecure key: production must set SECRET_KEY.
-SECRET_KEY = os.environ.get("SECRET_KEY") or ("insecure-local-only-key" if DEBUG else "")
+def install_secret(name: str) -> str:
+    """A random key kept in VAR_DIR/name: made on first use (readable by its owner only), then reused,
+    so that sessions and keyed hashes survive a restart of this one install."""
+    path = VAR_DIR / name
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+LOCAL_SITE = env_bool("LOCAL_SITE", False)
+DEBUG = env_bool("DEBUG", not LOCAL_SITE)
+LOCAL = DEBUG or LOCAL_SITE  # served to this machine only, over plain HTTP
+# Only the local default may use the insecure key; the local site makes its own; production must set SECRET_KEY.
+SECRET_KEY = os.environ.get("SECRET_KEY") or (
+    "insecure-local-only-key" if DEBUG else install_secret("secret-key") if LOCAL_SITE else "")
 if not SECRET_KEY:
     raise RuntimeError("SECRET_KEY must be set when DEBUG is off")
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if LOCAL else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
@@ -143,21 +164,25 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
+            if LOCAL
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
+# The local site needs no collectstatic: whitenoise serves the source folders (and never MEDIA_ROOT).
+WHITENOISE_USE_FINDERS = LOCAL
+# MEDIA_ROOT holds checkpoints, run configs and the real photographs: no URL maps it; each app's own
+# views serve what a page may show.
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
 # Security: strict when DEBUG is off, so that `check --deploy` passes in production.
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not LOCAL)
+SESSION_COOKIE_SECURE = not LOCAL
+CSRF_COOKIE_SECURE = not LOCAL
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if LOCAL else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not LOCAL
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not LOCAL)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
 X_FRAME_OPTIONS = "DENY"
 
@@ -184,7 +209,9 @@ TURING_CONSENT_TEXT = os.environ.get("TURING_CONSENT_TEXT", (
     "nothing else about you. Taking part is voluntary; you may stop at any time."))
 TURING_RESUME_MINUTES = env_int("TURING_RESUME_MINUTES", 60)  # an unfinished test expires after this idle time
 TURING_NEW_PARTICIPANTS_PER_IP_HOUR = env_int("TURING_NEW_PARTICIPANTS_PER_IP_HOUR", 30)
-TURING_IP_SALT = os.environ.get("TURING_IP_SALT", "") or f"turing-ip:{SECRET_KEY}"
+# The key of the HMAC that stands for a client address in the per-network limit: never SECRET_KEY (the
+# demo's is no secret). Unset: a random key of this install, kept in var/.
+TURING_IP_KEY = os.environ.get("TURING_IP_KEY", "") or install_secret("turing-ip-key")
 TURING_RESULTS_PUBLIC = env_bool("TURING_RESULTS_PUBLIC", False)
 TURING_ATTENTION_REPEATS = env_int("TURING_ATTENTION_REPEATS", 1)  # images shown twice per participant
 TURING_ATTENTION_CATCH = env_int("TURING_ATTENTION_CATCH", 1)  # test-pattern catch trials per set (at build); 0: none

@@ -1,6 +1,9 @@
-"""Top-level routes: each app brings its own urls."""
-from django.conf import settings
+"""Top-level routes: each app brings its own urls. MEDIA_ROOT is never mapped (it holds checkpoints,
+run configs and the real photographs): each app's views serve what its pages show."""
 from django.contrib import admin
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
+from django.template import loader
 from django.urls import include, path
 
 from . import views
@@ -16,7 +19,12 @@ urlpatterns = [
     path("django-rq/", include("django_rq.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+def bad_request(request, exception):
+    """The site's own 400 page, and 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE (which Django
+    raises as a 400). Rendered without the request: its host may be one this site does not serve."""
+    status = 413 if isinstance(exception, RequestDataTooBig) else 400
+    return HttpResponse(loader.render_to_string(f"{status}.html"), status=status)
+
+
+handler400 = bad_request

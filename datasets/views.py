@@ -12,6 +12,7 @@ from cansite.queues import enqueue
 from cansite.web import int_param, text_param
 
 from . import jobs, selectors
+from .galleries import images_shown
 from .models import Dataset, ImageRecord
 from .thumbnails import thumbnail_path
 
@@ -32,6 +33,7 @@ def dataset_detail(request, name: str):
     return render(request, "datasets/detail.html", {
         "dataset": dataset,
         "page": page,
+        "images_shown": images_shown(request.user, dataset.id),
         "filters": filters,
         "status_counts": dataset.counts_by_status(),
         "label_counts": dataset.counts_by_label(),
@@ -42,11 +44,13 @@ def dataset_detail(request, name: str):
 
 def image_thumbnail(request, name: str, image_id: int):
     record = get_object_or_404(ImageRecord.objects.select_related("dataset"), id=image_id, dataset__name=name)
+    if not images_shown(request.user, record.dataset_id):
+        raise Http404("no image for this row")
     thumb = thumbnail_path(record)
     if thumb is None:
         raise Http404("no image for this row")
     response = FileResponse(open(thumb, "rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "max-age=86400"
+    response["Cache-Control"] = "private, max-age=86400"  # a set built later hides it: no shared cache
     return response
 
 

@@ -5,9 +5,11 @@
 
 Every page is rendered from the same template files and the same context functions (seeds.pages)
 as the live site, with `StaticLinks`, so links are relative and the folder works under any prefix
-and from file://. The layout:
+and from file://; but 404.html, which a server sends for any missing address at any depth, carries
+its stylesheet inline and links from --base-url (or from the server's root without one). The layout:
 
     index.html  404.html  sitemap.xml  .manifest.json  static/seeds.css  static/seeds.js
+    (sitemap.xml only with --base-url: a sitemap's <loc> must be an absolute URL)
     <run>/index.html  <run>/page2.html ...            thumbnails of the run, paged
     <run>/<seed>/index.html                           a seed page
     <run>/<seed>/morph/<other>/index.html             a morph page
@@ -17,6 +19,7 @@ Incremental, atomic and deterministic: see seeds.exportfs.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 from pathlib import Path
 from typing import Callable
@@ -62,6 +65,21 @@ def code_fingerprint() -> str:
     return inputs_hash(parts)
 
 
+class NotFoundLinks(StaticLinks):
+    """The links of 404.html, which is served in place of any missing page, so a relative link would
+    resolve against that page's folder: the stylesheet inline (a data: URL), no script, and page links
+    absolute from --base-url, or from the server's root when there is none."""
+
+    def href(self, kind: str, *args) -> str:
+        if kind == "static":
+            if not args[0].endswith(".css"):
+                return "data:text/javascript,"  # the keyboard script is for seed pages
+            data = Path(finders.find(args[0])).read_bytes()
+            return "data:text/css;base64," + base64.b64encode(data).decode()
+        path = export_path(kind, *args).removesuffix("index.html")
+        return f"{self.base_url}/{path}" if self.base_url else f"/{path}"
+
+
 def validated(runs: list[str], seeds: str, out: Path, workers: int, base_url: str) -> tuple[int, int]:
     try:
         window = parse_seed_range(seeds)
@@ -97,16 +115,17 @@ def plan(all_seeds: list[RunSeeds], base_url: str) -> list[Item]:
     first = all_seeds[0]
     top = StaticLinks("index.html", base_url, (first.run.name, first.stable_random(first.nth(0))))
     page("index.html", "index.html", pages.top_index(all_seeds, top))
-    page("not_found.html", "404.html", pages.not_found(StaticLinks("404.html", base_url)))
+    page("not_found.html", "404.html", pages.not_found(NotFoundLinks("404.html", base_url)))
     for seeds in all_seeds:
         plan_run(seeds, counterparts.get(seeds.run.name), base_url, page, images)
     items += sorted(images.values(), key=lambda item: item.path)
     for name in STATIC_FILES:
         data = Path(finders.find(name)).read_bytes()
         items.append(Item(f"static/{name}", inputs_hash(hashlib.sha256(data).hexdigest()), data=data))
-    sitemap = sitemap_xml([item.path for item in items if item.path.endswith(".html") and item.path != "404.html"],
-                          base_url)
-    items.append(Item("sitemap.xml", inputs_hash(sitemap), data=sitemap.encode()))
+    if base_url:  # a sitemap of relative <loc>s is invalid: none without an address to put in front
+        sitemap = sitemap_xml([item.path for item in items if item.path.endswith(".html") and item.path != "404.html"],
+                              base_url)
+        items.append(Item("sitemap.xml", inputs_hash(sitemap), data=sitemap.encode()))
     return items
 
 
@@ -148,7 +167,7 @@ def counterparts_of(all_seeds: list[RunSeeds]) -> dict[str, RunSeeds]:
 def sitemap_xml(paths: list[str], base_url: str) -> str:
     def loc(path: str) -> str:
         path = path[: -len("index.html")] if path.endswith("index.html") else path
-        return f"{base_url.rstrip('/')}/{path}" if base_url else (path or "./")
+        return f"{base_url.rstrip('/')}/{path}"
 
     urls = "".join(f"  <url><loc>{escape(loc(p))}</loc></url>\n" for p in sorted(paths))
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'

@@ -125,12 +125,25 @@ def create_publication(*, run: TrainingRun, seeds: str, psi: float = 1.0, noise_
         raise PublishError(str(exc)) from None
     profile = updated_profile(run, change or ProfileChange())
     pairs = parse_morph(profile.morph, lo, hi)
+    refuse_turing_seeds(run, lo, hi)
     with transaction.atomic():
         profile.save()
         return Publication.objects.create(
             run=run, checkpoint=checkpoint, kimg=checkpoint_kimg(run, checkpoint), resolution=run.resolution,
             seed_lo=lo, seed_hi=hi, psi=psi, extra_psi=[p for p in profile.extra_psi if p != psi],
             noise_mode=noise_mode, morph_pairs=pairs, morph_frames=profile.morph_frames)
+
+
+def refuse_turing_seeds(run: TrainingRun, lo: int, hi: int) -> None:
+    """A seed page labelled "synthetic" would give away the truth of a live Turing set's image made from
+    that seed: refuse, naming them (turing.exposure has the matching rule)."""
+    from turing.exposure import live_synthetic_seeds  # turing asks seeds too: imported when called
+
+    used = live_synthetic_seeds(run.label, lo, hi)
+    if used:
+        raise PublishError(f"--seeds: {len(used)} of seeds {lo}-{hi} are synthetic images of live Turing sets "
+                           f"({', '.join(used[:5])}{', ...' if len(used) > 5 else ''}): publish seeds the sets "
+                           "do not use")
 
 
 def publish(*, publication_id: int, job_id: str = "", device=None,

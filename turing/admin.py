@@ -37,7 +37,6 @@ class TuringImageAdmin(ReadOnly):
 class ParticipantAdmin(ReadOnly):
     list_display = ["public_id", "turing_set", "profile", "position", "finished_at", "flagged", "reasons"]
     list_filter = ["flagged", "profile"]
-    exclude = ["ip_hash"]
 
     @admin.display(description="flagged for")
     def reasons(self, participant):

@@ -2,7 +2,9 @@
 
 `build_turing_sets()` is deterministic for a seed (which source images go in which set); the
 tokens are random. Each set is class-balanced (melanoma, nevus) inside its real half and inside
-its synthetic half, and no source image is in two sets unless `reuse`. Each set also gets
+its synthetic half, and no source image is in two sets unless `reuse`. A synthetic image whose seed a
+public seed page shows is left out and named (turing/exposure.py); `synthetic_seeds` keeps the
+synthetic half to the seeds a researcher holds back from the seed pages. Each set also gets
 `catch` catch trials (settings.TURING_ATTENTION_CATCH by default): a test pattern drawn by code
 (turing/catch.py), encoded and padded like the rest and stored as kind "catch". Everything is
 checked and encoded in memory before anything is written; a rebuild archives the current builds
@@ -26,8 +28,9 @@ from datasets.download.imaging import ImageFailure
 from datasets.fileio import atomic_write_bytes
 from datasets.models import Dataset, ImageRecord
 from datasets.services import normalise_label
+from generator.gan.seeds import Seeds, parse_seeds
 
-from . import catch, encoding
+from . import catch, encoding, exposure
 from .models import Answer, Feedback, Kind, Truth, TuringImage, TuringSet
 
 CLASSES = ("melanoma", "nevus")
@@ -52,6 +55,7 @@ class BuildOptions:
     reuse: bool = False
     force: bool = False
     catch: int | None = None  # catch trials per set; None: settings.TURING_ATTENTION_CATCH
+    synthetic_seeds: str = ""  # e.g. "50-99": only synthetic images named by these seeds; "": any
 
 
 @dataclass
@@ -77,6 +81,7 @@ class BuildSummary:
     archived: int = 0
     archived_answers: int = 0
     skipped: list[str] = field(default_factory=list)  # unreadable sources, replaced by the next draw
+    excluded: list[str] = field(default_factory=list)  # synthetic images whose seeds a public seed page shows
     file_bytes: int = 0
 
 
@@ -99,6 +104,29 @@ def validate(options: BuildOptions) -> None:
     n_real = half_sizes(options)[0]
     if not 1 <= n_real < options.per_set:
         raise BuildError(f"--real-fraction: {options.real_fraction} of {options.per_set} leaves a half empty")
+    synthetic_seeds(options)
+
+
+def synthetic_seeds(options: BuildOptions) -> Seeds | None:
+    """The --synthetic-seeds list, or None when any seed will do."""
+    if not options.synthetic_seeds.strip():
+        return None
+    try:
+        return parse_seeds(options.synthetic_seeds)
+    except ValueError as exc:
+        raise BuildError(f"--synthetic-seeds: {exc}") from None
+
+
+def synthetic_usable(record: ImageRecord, seeds: Seeds | None, published: list, excluded: list[str]) -> bool:
+    """Whether a synthetic image may go in a set: within --synthetic-seeds, and on no public seed page
+    (those are named in `excluded`)."""
+    seed = exposure.record_seed(record)
+    if seeds is not None and (seed is None or not any(seed in r for r in seeds.ranges)):
+        return False
+    if exposure.is_published(record, published):
+        excluded.append(f"{record.dataset.name}/{record.no}")
+        return False
+    return True
 
 
 def half_sizes(options: BuildOptions) -> tuple[int, int]:
@@ -113,9 +141,10 @@ def class_counts(n: int, set_index: int) -> dict[str, int]:
     return {label: n // 2 + (extra if label == first else 0) for label in CLASSES}
 
 
-def pools(options: BuildOptions) -> dict[tuple[str, str], list[ImageRecord]]:
+def pools(options: BuildOptions, excluded: list[str]) -> dict[tuple[str, str], list[ImageRecord]]:
     """Usable records by (truth, class), in a fixed order so that a seed means the same draw."""
     result: dict[tuple[str, str], list[ImageRecord]] = {(t, c): [] for t in Truth.values for c in CLASSES}
+    seeds, published = synthetic_seeds(options), exposure.published_ranges()
     halves = ((Truth.REAL, options.real, "--real"), (Truth.SYNTHETIC, options.synthetic, "--synthetic"))
     for truth, names, flag in halves:
         for name in names:
@@ -127,7 +156,9 @@ def pools(options: BuildOptions) -> dict[tuple[str, str], list[ImageRecord]]:
             for record in dataset.images.ok().select_related("dataset").order_by("no"):
                 label = normalise_label(record.label)
                 path = record.image_path()
-                if label in CLASSES and path is not None and path.is_file():
+                if label not in CLASSES or path is None or not path.is_file():
+                    continue
+                if truth == Truth.REAL or synthetic_usable(record, seeds, published, excluded):
                     result[(truth, label)].append(record)
     return result
 
@@ -143,13 +174,16 @@ def needs(options: BuildOptions) -> list[dict[tuple[str, str], int]]:
     return per_set
 
 
-def check_supply(options: BuildOptions, supply: dict, demand: list[dict]) -> None:
+def check_supply(options: BuildOptions, supply: dict, demand: list[dict], excluded: list[str]) -> None:
     for key, records in supply.items():
         wanted = max(d[key] for d in demand) if options.reuse else sum(d[key] for d in demand)
         if wanted > len(records):
             flag = "--real" if key[0] == Truth.REAL else "--synthetic"
+            left_out = (f"; {len(excluded)} left out because a public seed page shows their seeds, "
+                        f"e.g. {excluded[0]}") if excluded and key[0] == Truth.SYNTHETIC else ""
             raise BuildError(f"{flag}: {len(records)} usable {key[1]} images, {options.sets} sets of "
-                             f"{options.per_set} need {wanted}{'' if options.reuse else ' (or pass --reuse)'}")
+                             f"{options.per_set} need {wanted}{'' if options.reuse else ' (or pass --reuse)'}"
+                             f"{left_out}")
 
 
 def check_answers(force: bool) -> tuple[list[TuringSet], int]:
@@ -224,11 +258,12 @@ def build_turing_sets(*, options: BuildOptions, progress: Callable[[int, int], N
     if options.catch is None:  # resolved here, so that the stored build options say what was built
         options = replace(options, catch=settings.TURING_ATTENTION_CATCH)
     validate(options)
-    supply = pools(options)
+    excluded: list[str] = []
+    supply = pools(options, excluded)
     demand = needs(options)
-    check_supply(options, supply, demand)
+    check_supply(options, supply, demand, excluded)
     current, answers = check_answers(options.force)
-    summary = BuildSummary(archived=len(current), archived_answers=answers)
+    summary = BuildSummary(archived=len(current), archived_answers=answers, excluded=excluded)
     drawn = draw(options, supply, demand, summary, progress)
     add_catch_trials(options, drawn)
     length = encoding.common_length([len(d.jpeg) for images in drawn for d in images])

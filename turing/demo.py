@@ -10,9 +10,12 @@ from django.utils import timezone
 
 from . import services
 from .building import BuildOptions, build_turing_sets
-from .models import Kind, Participant, Profile, Truth, TuringImage, TuringSet
+from .models import Kind, Participant, Profile, Truth, TuringSet
 
-OPTIONS = BuildOptions(real=["DEMO-TEST", "DEMO"], synthetic=["DEMO-GAN"], sets=19, per_set=10, seed=0, side=128)
+# DEMO-GAN holds seeds 0-99 of each class; the demo's seed pages publish 0-49 (seeds/demo.py), and a seed
+# page labelled "synthetic" would give a test image's answer away: the sets take theirs from 50-99.
+OPTIONS = BuildOptions(real=["DEMO-TEST", "DEMO"], synthetic=["DEMO-GAN"], sets=19, per_set=10, seed=0, side=128,
+                       synthetic_seeds="50-99")
 # How often each simulated profile is right: the published anchors sit near chance for the crowd.
 SKILL = {Profile.DERMATOLOGIST: 0.68, Profile.RESIDENT: 0.62, Profile.PHYSICIAN: 0.56, Profile.LAYPERSON: 0.52, "": 0.5}
 
@@ -39,10 +42,10 @@ def simulate(turing_set: TuringSet, rng: random.Random, *, ip: str, careless: bo
     profile = rng.choice(list(SKILL))
     participant = services.start_participant(turing_set=turing_set, ip=ip, profile=profile,
                                              years=rng.randint(0, 30) if profile else None, rng=rng)
-    images = TuringImage.objects.in_bulk(set(participant.order))
+    showings = list(participant.showings.select_related("image").order_by("position"))
     first_answers: dict[int, str] = {}
-    for position, image_id in enumerate(participant.order):
-        image = images[image_id]
+    for position, showing in enumerate(showings):
+        image, image_id = showing.image, showing.image_id
         thinking = rng.uniform(0.05, 0.2) if careless else rng.uniform(0.8, 6.0)
         Participant.objects.filter(id=participant.id).update(shown_at=timezone.now() - timedelta(seconds=thinking))
         if image.kind == Kind.CATCH:
@@ -54,6 +57,6 @@ def simulate(turing_set: TuringSet, rng: random.Random, *, ip: str, careless: bo
             answer = image.truth if right else ("real" if image.truth == "synthetic" else "synthetic")
             first_answers[image_id] = answer
         services.submit_answer(public_id=participant.public_id, set_number=participant.turing_set.number,
-                               position=position, token=image.token, answer=answer,
+                               position=position, token=showing.token, answer=answer,
                                confidence=rng.choice(["", "1", "2", "3"]))
     return participant

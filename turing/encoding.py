@@ -5,10 +5,13 @@ resized to SIDE x SIDE and written as a baseline JPEG at one fixed quality and c
 with no EXIF, ICC profile or comment. JPEG sizes still follow image content (a smooth synthetic
 image compresses better than a noisy photograph), so every file of a build is then padded with
 zero bytes after its end-of-image marker to one common length: decoders stop at the marker, and
-byte size tells nothing. Pure Pillow/numpy, no Django.
+byte size tells nothing. When served, the zeros are replaced by bytes drawn from the showing's token
+(`repad`), so that two participants, or two showings, never receive the same file. Pure Pillow/numpy,
+no Django.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -55,3 +58,11 @@ def pad(jpeg: bytes, length: int) -> bytes:
     if len(jpeg) > length:
         raise ValueError(f"a {len(jpeg)}-byte file cannot be padded to {length} bytes")
     return jpeg + b"\0" * (length - len(jpeg))
+
+
+def repad(padded: bytes, salt: bytes) -> bytes:
+    """A padded file with its zero padding replaced by bytes drawn from `salt`, length unchanged.
+
+    A JPEG ends with its end-of-image marker FF D9, never a zero byte, so the padding is every trailing zero."""
+    jpeg = padded.rstrip(b"\0")
+    return jpeg + hashlib.shake_256(b"turing-padding|" + salt).digest(len(padded) - len(jpeg))

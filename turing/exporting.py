@@ -39,9 +39,22 @@ def export_set(*, number: int, dest: str | Path) -> int:
     return len(images)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets read as the start of a formula
+
+
+def csv_cell(value):
+    """A text cell that a spreadsheet would run as a formula (a token may begin with "-"), with a quote
+    put before it (the OWASP CSV injection rule); numbers stay numbers, so -0.3 stays -0.3."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_text(columns: list[str], rows) -> str:
+    """Every CSV the Turing app writes goes through here. Lines end in CRLF (RFC 4180): the csv module
+    quotes only fields holding a character of the line ending, and a lone CR in a cell must be quoted."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([csv_cell(c) for c in columns])
+    writer.writerows([csv_cell(value) for value in row] for row in rows)
     return buffer.getvalue()

@@ -2,9 +2,12 @@
 
 A TuringSet is one build of set N (1..19): rebuilding with --force archives the old build
 (`archived_at`) with its participants and answers, and creates a new row, so nothing is deleted.
-A TuringImage is one re-encoded file served under an opaque token. A Participant takes one set
-build in an order drawn for them (`order`, image ids; an attention check repeats one, and a catch
-trial, an obvious test pattern, sits somewhere inside), and an Answer is one trial. "One answer per
+A TuringImage is one re-encoded file; its `token` names it to researchers only. A Participant takes
+one set build in an order drawn for them (`order`, image ids; an attention check repeats one, and a
+catch trial, an obvious test pattern, sits somewhere inside); each trial is a Showing with its own
+random token (and its own padding bytes), so that nothing one participant sees names an image to the
+next, and a repeat is not recognisable by its token. An Answer is one trial. A StartLog row is what the
+per-network limit of new tests needs: a keyed HMAC of the address, kept for the limit's window only. "One answer per
 participant per image" and "one answer per trial" are database constraints.
 """
 from __future__ import annotations
@@ -92,7 +95,6 @@ class Participant(models.Model):
     turing_set = models.ForeignKey(TuringSet, on_delete=models.PROTECT, related_name="participants")
     profile = models.CharField(max_length=16, choices=Profile.choices, blank=True)
     years = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Years of experience.")
-    ip_hash = models.CharField(max_length=64, db_index=True, help_text="Salted hash, for rate limiting only.")
     order = models.JSONField(help_text="Image ids in the order shown; a repeated id is an attention check.")
     position = models.PositiveSmallIntegerField(default=0, help_text="Trials answered so far.")
     shown_at = models.DateTimeField(null=True, blank=True, help_text="When the current image was sent.")
@@ -106,7 +108,6 @@ class Participant(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["ip_hash", "created_at"])]
 
     def __str__(self) -> str:
         return self.public_id
@@ -128,6 +129,33 @@ class Participant(models.Model):
                    (self.attention_failed, "repeated image answered differently"),
                    (self.fast_answers, "answer faster than the time limit")]
         return [f"{n} {text}" for n, text in reasons if n]
+
+
+class Showing(models.Model):
+    """One trial of one participant: the image it shows, under a token that only this trial has."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="showings")
+    position = models.PositiveSmallIntegerField(help_text="Trial index, from 0.")
+    image = models.ForeignKey(TuringImage, on_delete=models.PROTECT, related_name="+")
+    token = models.CharField(max_length=32, unique=True)
+
+    class Meta:
+        ordering = ["participant", "position"]
+        constraints = [models.UniqueConstraint(fields=["participant", "position"], name="one_showing_per_trial")]
+
+    def __str__(self) -> str:
+        return self.token
+
+
+class StartLog(models.Model):
+    """A new test started from a network: its address as a keyed HMAC (never the address, never a plain
+    hash), deleted once it is older than the rate limit's window."""
+
+    key = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "created_at"]), models.Index(fields=["created_at"])]
 
 
 class Answer(models.Model):

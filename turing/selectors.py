@@ -83,6 +83,9 @@ def participant_accuracies(turing_set: TuringSet) -> list[tuple[str, float]]:
 def participant_score(participant: Participant) -> dict:
     answers = list(participant.answers.filter(repeat=False, image__kind=Kind.LESION).select_related("image")
                    .order_by("position"))
+    tokens = dict(participant.showings.values_list("position", "token"))
+    for answer in answers:  # the page names each image by this participant's own token, never the image's
+        answer.token = tokens[answer.position]
     rows = [{"truth": a.image.truth, "answer": a.answer} for a in answers]
     summary = stats.summarise(**counts(rows))
     others = participant_accuracies(participant.turing_set)

@@ -3,11 +3,12 @@
 Integrity lives here: an answer is taken only for the participant's current trial and the image
 that trial showed; a repeated submit returns the stored answer unchanged (answers never change,
 so none can change after its truth was shown); the database's unique constraints back this up
-against two submits racing. New participants are rate-limited per salted IP hash.
+against two submits racing. Each trial is a Showing with its own random token. New participants
+are rate-limited per network: a keyed HMAC of the address (settings.TURING_IP_KEY, never SECRET_KEY)
+is logged per start and deleted after the window; counting and inserting are one locked step.
 """
 from __future__ import annotations
 
-import hashlib
 import random
 import secrets
 from dataclasses import dataclass
@@ -18,11 +19,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
-from .models import Answer, Kind, Participant, Profile, Truth, TuringImage, TuringSet
+from .models import Answer, Kind, Participant, Profile, Showing, StartLog, Truth, TuringSet
 
 SESSION_KEY = "turing"
 MIN_REPEAT_GAP = 3  # an attention repeat comes at least this many trials after the first showing
+RATE_WINDOW = timedelta(hours=1)  # the per-network limit counts starts in this window; older logs are deleted
 
 
 class FlowError(ValueError):
@@ -47,8 +50,36 @@ def client_ip(meta: dict) -> str:
     return meta.get("REMOTE_ADDR", "")
 
 
-def ip_hash(ip: str) -> str:
-    return hashlib.sha256(f"{settings.TURING_IP_SALT}|{ip}".encode()).hexdigest()
+def ip_key(ip: str) -> str:
+    """The address as a keyed HMAC: without TURING_IP_KEY (which is not SECRET_KEY, so not public in the
+    demo) nobody can test guessed addresses against it, as anyone could against a salted hash."""
+    return salted_hmac("turing.ip", ip, secret=settings.TURING_IP_KEY, algorithm="sha256").hexdigest()
+
+
+def purge_start_logs(now) -> int:
+    """Delete the start logs the rate limit no longer needs; returns how many."""
+    return StartLog.objects.filter(created_at__lt=now - RATE_WINDOW).delete()[0]
+
+
+def lock_network(key: str) -> None:
+    """Serialise the starts of one network until the transaction ends, so that counting and inserting
+    are one step: a per-key advisory lock on PostgreSQL; on SQLite a write (the purge) first, which takes
+    the database's one write lock (a read first would let two counts pass before either inserts)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int(key[:15], 16)])
+
+
+def log_start(ip: str, now) -> None:
+    """Count this network's starts in the window and log one more, or raise RateLimited: call inside
+    the transaction that creates the participant."""
+    key = ip_key(ip)
+    lock_network(key)
+    purge_start_logs(now)
+    if StartLog.objects.filter(key=key, created_at__gte=now - RATE_WINDOW).count() \
+            >= settings.TURING_NEW_PARTICIPANTS_PER_IP_HOUR:
+        raise RateLimited("Too many new tests from your network in the last hour: please come back later.")
+    StartLog.objects.create(key=key, created_at=now)
 
 
 def draw_order(image_ids: list[int], repeats: int, rng: random.Random, catch_ids: tuple | list = ()) -> list[int]:
@@ -69,16 +100,23 @@ def start_participant(*, turing_set: TuringSet, ip: str, profile: str = "", year
         raise BadAnswer(f"profile: {profile!r} is not one of {', '.join(Profile.values)}")
     if years is not None and not 0 <= years <= 80:
         raise BadAnswer("years: give a number of years between 0 and 80")
-    hashed, now = ip_hash(ip), timezone.now()
-    recent = Participant.objects.filter(ip_hash=hashed, created_at__gte=now - timedelta(hours=1)).count()
-    if recent >= settings.TURING_NEW_PARTICIPANTS_PER_IP_HOUR:
-        raise RateLimited("Too many new tests from your network in the last hour: please come back later.")
+    now = timezone.now()
     kinds = list(turing_set.images.values_list("id", "kind"))
     ids = [i for i, kind in kinds if kind == Kind.LESION]
     catch_ids = [i for i, kind in kinds if kind == Kind.CATCH]
     order = draw_order(ids, settings.TURING_ATTENTION_REPEATS, rng or random.SystemRandom(), catch_ids)
-    return Participant.objects.create(public_id=secrets.token_urlsafe(12), turing_set=turing_set, profile=profile,
-                                      years=years, ip_hash=hashed, order=order, last_seen=now)
+    with transaction.atomic():
+        log_start(ip, now)
+        participant = Participant.objects.create(public_id=secrets.token_urlsafe(12), turing_set=turing_set,
+                                                 profile=profile, years=years, order=order, last_seen=now)
+        Showing.objects.bulk_create(new_showings(participant))
+    return participant
+
+
+def new_showings(participant: Participant) -> list[Showing]:
+    """One fresh random token per trial: a repeat's second showing gets its own, unlike its first."""
+    return [Showing(participant=participant, position=position, image_id=image_id,
+                    token=secrets.token_urlsafe(12)) for position, image_id in enumerate(participant.order)]
 
 
 def remember(session, participant: Participant) -> None:
@@ -112,23 +150,23 @@ def find_participant(session, turing_set: TuringSet) -> tuple[Participant | None
 class Trial:
     position: int
     total: int
-    image: TuringImage
+    token: str  # this trial's own token: it names the image for this participant and this showing only
     feedback: dict | None  # the previous answer and its truth, when the set shows it after each answer
 
 
-def current_trial(participant: Participant, *, touch: bool = True, image: TuringImage | None = None) -> Trial:
+def current_trial(participant: Participant, *, touch: bool = True, showing: Showing | None = None) -> Trial:
     """The image to show now; the clock of its response time starts at its first showing.
 
-    Right after an answer, which already started the next image's clock and read that image: touch=False
-    and the image.
+    Right after an answer, which already started the next image's clock and read that trial: touch=False
+    and the showing.
     """
     if touch:
         now = timezone.now()
         first_showing = Coalesce(F("shown_at"), Value(now), output_field=DateTimeField())
         Participant.objects.filter(id=participant.id).update(last_seen=now, shown_at=first_showing)
-    if image is None:
-        image = TuringImage.objects.get(id=participant.order[participant.position])
-    return Trial(participant.position, participant.total, image, previous_feedback(participant))
+    if showing is None:
+        showing = Showing.objects.get(participant=participant, position=participant.position)
+    return Trial(participant.position, participant.total, showing.token, previous_feedback(participant))
 
 
 def previous_feedback(participant: Participant) -> dict | None:
@@ -153,7 +191,7 @@ def parse_answer(answer: str, confidence: str | None) -> tuple[str, int | None]:
 class Submitted:
     answer: Answer
     participant: Participant  # as it stands after the answer
-    next_image: TuringImage | None = None  # read with the answered one, when there is a next
+    next_showing: Showing | None = None  # read with the answered one, when there is a next
 
 
 def submit_answer(*, public_id: str, set_number: int, position: int, token: str, answer: str,
@@ -174,8 +212,9 @@ def submit_answer(*, public_id: str, set_number: int, position: int, token: str,
 
 
 def stored_answer(participant: Participant, position: int, token: str) -> Submitted:
-    existing = Answer.objects.select_related("image").filter(participant=participant, position=position).first()
-    if existing is None or existing.image.token != token:
+    existing = Answer.objects.filter(participant=participant, position=position).first()
+    shown = Showing.objects.filter(participant=participant, position=position, token=token).exists()
+    if existing is None or not shown:
         raise FlowError("This is not the image you were shown: reload the page to continue.")
     return Submitted(existing, participant)
 
@@ -201,11 +240,12 @@ def record_answer(mine, position: int, token: str, answer: str, level: int | Non
         return stored_answer(participant, position, token)
     if participant.finished or position != participant.position:
         raise FlowError("This is not the image you were shown: reload the page to continue.")
-    upcoming = participant.order[position:position + 2]  # this trial's image and the next, in one query
-    images = TuringImage.objects.in_bulk(upcoming)
-    image = images[upcoming[0]]
-    if image.token != token:
+    # this trial and the next, in one query
+    showings = list(Showing.objects.filter(participant=participant, position__in=(position, position + 1))
+                    .select_related("image").order_by("position"))
+    if not showings or showings[0].token != token:
         raise FlowError("This is not the image you were shown: reload the page to continue.")
+    image = showings[0].image
     elapsed = int((now - (participant.shown_at or now)).total_seconds() * 1000)
     fast = elapsed < settings.TURING_FAST_MS
     stored = Answer.objects.create(participant=participant, image=image, position=position, answer=answer,
@@ -218,7 +258,7 @@ def record_answer(mine, position: int, token: str, answer: str, level: int | Non
         finish(participant, now)
     participant.save(update_fields=["position", "fast_answers", "shown_at", "last_seen", "finished_at",
                                     "attention_failed", "catch_failed", "flagged"])
-    return Submitted(stored, participant, images.get(upcoming[-1]) if len(upcoming) == 2 else None)
+    return Submitted(stored, participant, showings[1] if len(showings) == 2 else None)
 
 
 def finish(participant: Participant, now) -> None:

@@ -12,13 +12,15 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import get_conditional_response
 from django.views.decorators.http import require_POST
 
-from cansite.web import immutable_file, int_param
+from cansite.web import IMMUTABLE, int_param
 
 from . import charts, exporting, selectors, services
+from .encoding import repad
 from .forms import ConsentForm
-from .models import TuringImage, TuringSet
+from .models import Showing, TuringImage, TuringSet
 
 
 def set_number_or_404(query) -> int:
@@ -99,25 +101,28 @@ def answer(request):
         messages.error(request, str(exc))
         return redirect(url)
     if wants_json(request):
-        return JsonResponse(trial_payload(submitted.participant, submitted.next_image))
+        return JsonResponse(trial_payload(submitted.participant, submitted.next_showing))
     return redirect(url)
 
 
-def trial_payload(participant, next_image=None) -> dict:
+def trial_payload(participant, next_showing=None) -> dict:
     """What the script needs to show the next image (or to go to the score)."""
     if participant.finished:
         return {"done": True, "url": set_url(participant.turing_set)}
-    trial = services.current_trial(participant, touch=False, image=next_image)
-    return {"done": False, "position": trial.position, "total": trial.total, "token": trial.image.token,
-            "image": reverse("turing:image", args=[trial.image.token]), "feedback": trial.feedback}
+    trial = services.current_trial(participant, touch=False, showing=next_showing)
+    return {"done": False, "position": trial.position, "total": trial.total, "token": trial.token,
+            "image": reverse("turing:image", args=[trial.token]), "feedback": trial.feedback}
 
 
 def image(request, token: str):
-    """A set's image under its opaque token; a token's bytes never change."""
-    found = TuringImage.objects.filter(token=token).values_list("file", flat=True).first()
+    """A trial's image under its showing's token, padded with bytes of that showing alone; staff may
+    also name an image by its researcher token (the results page). A token's bytes never change."""
+    found = Showing.objects.filter(token=token).values_list("image__file", flat=True).first()
+    if not found and request.user.is_staff:
+        found = TuringImage.objects.filter(token=token).values_list("file", flat=True).first()
     if not found:
         raise Http404("no such image")
-    return immutable_file(request, Path(settings.MEDIA_ROOT) / found, "image/jpeg", token)
+    return immutable_bytes(request, Path(settings.MEDIA_ROOT) / found, token)
 
 
 def researchers_only(view):
@@ -171,4 +176,19 @@ def results_json(request):
 def csv_response(text: str, name: str) -> HttpResponse:
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def immutable_bytes(request, path: Path, token: str) -> HttpResponse:
+    """The stored file with its padding replaced by the token's own bytes, cached like a file whose name
+    is its identity (an ETag, 304 to a matching If-None-Match)."""
+    etag = f'"{token}"'
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            raise Http404("no such file") from None
+        response = HttpResponse(repad(data, token.encode()), content_type="image/jpeg")
+    response["ETag"], response["Cache-Control"] = etag, IMMUTABLE
     return response

@@ -98,8 +98,8 @@ def test_a_template_change_rebuilds_the_pages_and_keeps_the_images(tmp_path, pub
 
 def test_files_no_longer_produced_are_removed(tmp_path, published):
     site = tmp_path / "site"
-    export(site)
-    summary = export(site, seeds="0-2")
+    export(site, base_url="https://example.org/moles")
+    summary = export(site, seeds="0-2", base_url="https://example.org/moles")
     assert summary.removed > 0 and not (site / "mel" / "4").exists() and (site / "mel" / "2" / "index.html").is_file()
     assert "mel/4/" not in (site / "sitemap.xml").read_text()
     assert "../2/index.html" in (site / "mel" / "0" / "index.html").read_text(), "prev of seed 0 wraps to seed 2"

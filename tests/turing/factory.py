@@ -59,3 +59,10 @@ def make_sets(folder: Path, **overrides) -> list[TuringSet]:
     make_sources(folder)
     build_turing_sets(options=options(**overrides))
     return list(TuringSet.objects.current().order_by("number"))
+
+
+def showing_token(participant, position: int) -> str:
+    """The token the participant's trial `position` was shown under (each trial has its own)."""
+    from turing.models import Showing
+
+    return Showing.objects.get(participant=participant, position=position).token

@@ -80,3 +80,48 @@ def test_the_pages_fit_a_phone_and_a_desktop(browser, live_server, tmp_path, set
     page = browser.new_page()
     for path in ("/turing/", "/turing/?q=1", "/turing/results/"):
         assert page_problems(page, live_server.url + path) == []
+
+
+def take_the_test(context, url: str, answer_for) -> None:
+    """Without JavaScript: consent, then answer each trial with answer_for(token, image bytes)."""
+    page = context.new_page()
+    page.goto(url)
+    consent_with_keys(page)
+    page.wait_for_selector("#turing-image")
+    while page.query_selector("#turing-image"):
+        token = page.get_attribute("input[name=token]", "value")
+        data = page.request.get(page.eval_on_selector("#turing-image", "img => img.src")).body()
+        with page.expect_navigation():
+            page.click(f"button[value={answer_for(token, data)}]")
+    page.wait_for_selector("#turing-score")
+    return page
+
+
+def test_a_script_reading_a_finished_score_page_scores_no_better_than_its_guess(browser, live_server, tmp_path,
+                                                                                settings):
+    import hashlib
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.TURING_ATTENTION_CATCH = 0
+    make_sets(tmp_path, feedback="end")
+    url = f"{live_server.url}/turing/?q=1"
+    first = browser.new_context(java_script_enabled=False)
+    score = take_the_test(first, url, lambda token, data: "real")
+    key = {}
+    for tile in score.query_selector_all(".turing-truth"):
+        src, truth = tile.eval_on_selector("img", "img => img.src"), tile.eval_on_selector("strong", "s => s.textContent")
+        key[src.rsplit("/", 1)[1][:-4]] = truth
+        key[hashlib.sha256(score.request.get(src).body()).hexdigest()] = truth
+    assert len(key) == 16  # eight images, each by its token and by its bytes
+    hits = []
+
+    def look_up(token, data):
+        found = key.get(token) or key.get(hashlib.sha256(data).hexdigest())
+        hits.append(found)
+        return found or "real"
+
+    take_the_test(browser.new_context(java_script_enabled=False), url, look_up)
+    assert len(hits) == 9 and hits == [None] * 9  # eight images and the attention repeat: none found
+    second = Participant.objects.order_by("-id").first()
+    scored = second.answers.filter(repeat=False)
+    assert sum(a.correct for a in scored) == scored.filter(image__truth="real").count()

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from PIL import Image
 
 from turing.building import BuildError, build_turing_sets
-from turing.models import Answer, TuringImage, TuringSet
+from turing.models import Answer, Showing, TuringImage, TuringSet
 
 from .factory import make_sets, make_sources, options
 from .test_flow import make_participant_with_answers
@@ -116,10 +116,13 @@ def test_tokens_are_opaque_and_urls_name_nothing_of_the_source(tmp_path, media_r
     turing_set = make_sets(tmp_path)[0]
     image = turing_set.images.first()
     assert len(image.token) == 16 and image.file == f"turing/{image.token}.jpg"
-    response = client.get(f"/turing/img/{image.token}.jpg")
+    client.post("/turing/start/", {"q": 1, "consent": "on"})
+    showing = Showing.objects.get(position=0)  # visitors see a showing's token, never the image's
+    response = client.get(f"/turing/img/{showing.token}.jpg")
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     assert "max-age=31536000" in response["Cache-Control"] and "immutable" in response["Cache-Control"]
-    assert b"".join(response.streaming_content) == (media_root / image.file).read_bytes()
+    assert len(response.content) == len((media_root / showing.image.file).read_bytes())
+    assert client.get(f"/turing/img/{showing.token}.jpg", HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
     assert client.get("/turing/img/nosuchtoken.jpg").status_code == 404
 
 

@@ -14,7 +14,7 @@ from turing import catch, selectors, services
 from turing.building import build_turing_sets
 from turing.models import Participant, TuringImage, TuringSet
 
-from .factory import make_sets, make_sources, options
+from .factory import make_sets, make_sources, options, showing_token
 from .test_flow import make_participant_with_answers
 
 pytestmark = pytest.mark.django_db
@@ -128,7 +128,7 @@ def test_the_score_page_says_why_a_participant_was_set_aside(tmp_path, media_roo
     client.post("/turing/start/", {"q": 1, "consent": "on"})
     participant = Participant.objects.get()
     for position in range(participant.total):
-        token = TuringImage.objects.get(id=participant.order[position]).token
+        token = showing_token(participant, position)
         client.post("/turing/answer/", {"q": 1, "position": position, "token": token, "answer": "real"})
     page = client.get("/turing/?q=1").content.decode()
     assert "A test pattern, which is no photograph" in page and "left out of the study" in page

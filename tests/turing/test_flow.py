@@ -15,7 +15,7 @@ from turing.models import Answer, Participant, TuringImage
 
 from tests.conftest import REPO
 
-from .factory import make_sets
+from .factory import make_sets, showing_token
 
 pytestmark = pytest.mark.django_db
 JSON = {"HTTP_ACCEPT": "application/json"}
@@ -29,7 +29,7 @@ def make_participant_with_answers(turing_set, count: int, profile: str = "", ip:
         image = TuringImage.objects.get(id=participant.order[position])
         Participant.objects.filter(id=participant.id).update(shown_at=timezone.now() - timedelta(seconds=1))
         services.submit_answer(public_id=participant.public_id, set_number=participant.turing_set.number,
-                               position=position, token=image.token, answer=answer(image))
+                               position=position, token=showing_token(participant, position), answer=answer(image))
     participant.refresh_from_db()
     return participant
 
@@ -45,7 +45,7 @@ def current(client, q=1) -> Participant:
 def submit(client, participant, answer="real", q=1, position=None, token=None, **extra):
     participant.refresh_from_db()
     position = participant.position if position is None else position
-    token = token or TuringImage.objects.get(id=participant.order[position]).token
+    token = token or showing_token(participant, position)
     return client.post("/turing/answer/", {"q": q, "position": position, "token": token, "answer": answer},
                        **extra)
 
@@ -217,7 +217,7 @@ def test_a_malformed_position_is_a_clear_error_not_a_500(tmp_path, media_root, c
     make_sets(tmp_path)
     start(client)
     participant = current(client)
-    token = TuringImage.objects.get(id=participant.order[0]).token
+    token = showing_token(participant, 0)
     response = client.post("/turing/answer/", {"q": "1", "position": position, "token": token, "answer": "real"},
                            **JSON)
     assert response.status_code == 400 and "position" in response.json()["error"]

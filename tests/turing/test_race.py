@@ -7,16 +7,16 @@ import pytest
 from django.db import connection
 
 from turing import services
-from turing.models import Answer, TuringImage
+from turing.models import Answer
 
-from .factory import make_sets
+from .factory import make_sets, showing_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_racing_submits_of_one_answer_store_it_once(tmp_path, media_root):
     participant = services.start_participant(turing_set=make_sets(tmp_path)[0], ip="10.0.0.1")
-    token = TuringImage.objects.get(id=participant.order[0]).token
+    token = showing_token(participant, 0)
     gate, results = threading.Barrier(4), []
 
     def send(answer):

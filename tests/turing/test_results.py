@@ -7,9 +7,9 @@ import io
 import pytest
 from django.contrib.auth.models import User
 
-from turing import selectors, stats
+from turing import exporting, selectors, stats
 from turing.building import build_turing_sets
-from turing.models import Participant
+from turing.models import Participant, TuringImage
 
 from .factory import make_sets, options
 from .test_flow import make_participant_with_answers
@@ -101,3 +101,29 @@ def test_archived_answers_are_left_out_unless_asked_and_stay_exportable(tmp_path
     assert selectors.analysis()["overall"]["all"]["answers"] == 0
     rows = list(csv.DictReader(io.StringIO(staff.get("/turing/results/answers.csv?archived=1").content.decode())))
     assert len(rows) == 24 and {r["archived"] for r in rows} == {"True"}
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_escaped(tmp_path, media_root, staff, settings):
+    make_study(tmp_path, settings)
+    starts = {"-": "-2+3", "=": "=HYPERLINK(\"http://x\")", "+": "+1", "@": "@SUM(A1)", "\t": "\tx", "\r": "\rx"}
+    images = list(TuringImage.objects.filter(answers__isnull=False).distinct()[:len(starts)])
+    for image, token in zip(images, starts.values()):
+        TuringImage.objects.filter(id=image.id).update(token=token)
+    TuringImage.objects.filter(id=images[0].id).update(origin_item="=cmd|' /C calc'!A0")
+    text = staff.get("/turing/results/answers.csv?flagged=1").content.decode()
+    cells = {cell for row in csv.reader(io.StringIO(text)) for cell in row}
+    assert {"'" + token for token in starts.values()} <= cells
+    assert "'=cmd|' /C calc'!A0" in cells
+    assert not [cell for cell in cells if cell[:1] in starts]  # nothing left a spreadsheet would run
+    exported = tmp_path / "set-1"
+    exporting.export_set(number=1, dest=exported)
+    truth = {cell for row in csv.reader(io.StringIO((exported / "truth.csv").read_text(), newline=""))
+             for cell in row}
+    assert not [cell for cell in truth if cell[:1] in starts]
+
+
+def test_numbers_in_the_summary_csv_stay_numbers(tmp_path, media_root, staff, settings):
+    make_study(tmp_path, settings)
+    rows = list(csv.DictReader(io.StringIO(staff.get("/turing/results/summary.csv").content.decode())))
+    criteria = [row["criterion"] for row in rows if row["criterion"]]
+    assert any(c.startswith("-") for c in criteria) and all(float(c) == float(c) for c in criteria)

@@ -17,7 +17,8 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, help="The export folder (replaced as a whole when done).")
         parser.add_argument("--workers", type=int, default=1, help="Processes rendering pages (default 1).")
         parser.add_argument("--base-url", default="",
-                            help="Public URL of the folder: absolute URLs in sitemap.xml and the sharing tags.")
+                            help="Public URL of the folder: absolute URLs in the sharing tags and 404.html, "
+                                 "and sitemap.xml (written only with it: a sitemap needs absolute URLs).")
 
     def handle(self, *args, **opts):
         runs = [name.strip() for name in opts["runs"].split(",") if name.strip()]

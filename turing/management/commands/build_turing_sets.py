@@ -25,13 +25,17 @@ class Command(BaseCommand):
                             help="Show the truth after each answer, at the end (default), or never.")
         parser.add_argument("--side", type=int, default=256, help="Pixel side of the square images (default 256).")
         parser.add_argument("--reuse", action="store_true", help="Allow an image in several sets (never twice in one).")
+        parser.add_argument("--synthetic-seeds", default="",
+                            help="Only synthetic images named by these seeds (e.g. 50-99: seeds kept off the "
+                                 "public seed pages); default any. Seeds a seed page shows are always left out.")
         parser.add_argument("--force", action="store_true",
                             help="Rebuild although sets have answers: they are archived, never deleted.")
 
     def handle(self, *args, **opts):
         options = BuildOptions(real=opts["real"], synthetic=opts["synthetic"], sets=opts["sets"],
                                per_set=opts["per_set"], real_fraction=opts["real_fraction"], seed=opts["seed"],
-                               feedback=opts["feedback"], side=opts["side"], reuse=opts["reuse"], force=opts["force"])
+                               feedback=opts["feedback"], side=opts["side"], reuse=opts["reuse"], force=opts["force"],
+                               synthetic_seeds=opts["synthetic_seeds"])
         bars = []  # made on the first image, so that a refused build prints no bar
 
         def progress(done: int, total: int) -> None:
@@ -48,6 +52,10 @@ class Command(BaseCommand):
                 bar.close()
         for line in summary.skipped[:20]:
             self.stderr.write(f"unreadable, replaced: {line}")
+        if summary.excluded:
+            shown = ", ".join(summary.excluded[:10]) + (", ..." if len(summary.excluded) > 10 else "")
+            self.stderr.write(f"left out {len(summary.excluded)} synthetic images whose seeds public seed pages "
+                              f"show: {shown}")
         for entry in summary.sets:
             parts = "; ".join(f"{truth} " + ", ".join(f"{name} {labels.get('melanoma', 0)} melanoma "
                                                       f"{labels.get('nevus', 0)} nevus"
