@@ -28,12 +28,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cansite.status import this_owner
+from common.files import remove_stale_temp_files
 
 from .bulk import fast_update
 from .download.fetch import Fetcher, FetchSettings, short
 from .download.imaging import MAX_PIXELS
 from .download.work import Outcome, Target, download_url, limit_malloc_arenas
-from .fileio import remove_stale_temp_files
 from .models import BLANK_DOWNLOAD, DOWNLOAD_FIELDS, Dataset, ImageRecord
 
 HEARTBEAT_EVERY_S = 10

@@ -15,9 +15,10 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageOps
 
+from common.files import atomic_write_bytes
+
 from .download.imaging import encode_png, to_rgb
 from .downloader import safe_component
-from .fileio import atomic_write_bytes
 from .models import Dataset, ImageRecord
 
 # A square export larger than this is a typo, not a training size (8192 px is 200 MB per image in memory).
@@ -49,22 +50,22 @@ def export_target(dest: Path, record: ImageRecord, square: bool) -> Path:
     if record.file:  # a downloaded crop, already a PNG
         name = f"{safe_component(record.no)}.png"
     else:  # a folder dataset's original file: kept as it is unless squared
-        original = Path(record.source_path).name
+        original = record.image_source().name  # a zip member's own name, not the archive's
         name = f"{safe_component(Path(original).stem)}.png" if square else safe_component(original)
     return dest / safe_component(record.label) / name
 
 
 def export_one(record: ImageRecord, target: Path, square: bool, size: int | None, overwrite: bool) -> bool:
     """Write one file; False when an up-to-date export is already there."""
-    source = record.image_path()
+    source = record.image_source()
     if source is None:
         raise FileNotFoundError("the row names no image file")
-    if not overwrite and target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
+    if not overwrite and target.exists() and target.stat().st_mtime >= source.mtime():
         return False
     if not square:
         atomic_write_bytes(target, source.read_bytes())
         return True
-    with Image.open(source) as image:
+    with source.open() as f, Image.open(f) as image:
         rgb = Image.fromarray(to_rgb(ImageOps.exif_transpose(image)))
     atomic_write_bytes(target, encode_png(np.asarray(square_resize(rgb, size))))
     return True

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from .download.imaging import IMAGE_SUFFIXES, MAX_PIXELS, ImageFailure, check_pixels
+from common.images import IMAGE_SUFFIXES, is_image_name
+
+from .download.imaging import MAX_PIXELS, ImageFailure, check_pixels
 from .manifest import MAX_LABEL_LENGTH, MAX_NO_LENGTH
 
 
@@ -88,7 +90,7 @@ def not_an_image(entry: Path, folder: str) -> str | None:
         return "a nested folder (only PATH/<label>/<image> is imported)"
     if not entry.is_file():
         return "not a regular file"
-    if entry.suffix.lower() not in IMAGE_SUFFIXES:
+    if not is_image_name(entry):
         return f"not an image file name ({entry.suffix or 'no suffix'}; images are {', '.join(sorted(IMAGE_SUFFIXES))})"
     if len(f"{folder}/{entry.name}") > MAX_NO_LENGTH:
         return f"class/file name longer than {MAX_NO_LENGTH} characters"

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Iterator, NamedTuple
 from urllib.parse import urlsplit
 
+from common.labels import normalise_label
+
 BOM = "\ufeff"
 # A file is refused as "not a manifest" when more than this share of its data lines has the
 # wrong shape (too few fields or coordinates that are not numbers).
@@ -120,7 +122,7 @@ def check_values(number: int, no: str, label: str, box: tuple[float, float, floa
     for name, value in zip(names[2:], box[2:]):
         if value == 0.0:
             return Rejected(number, "zero-size", f"{name} is 0")
-    return check_url(number, url) or Row(number, no, label, *box, url)
+    return check_url(number, url) or Row(number, no, normalise_label(label), *box, url)
 
 
 def check_url(number: int, url: str) -> Rejected | None:

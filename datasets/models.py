@@ -1,7 +1,8 @@
 """Datasets and their image records.
 
 A Dataset is a manifest of web images with crop boxes (CAN2000, CAN5600, LESION130k), a
-folder-per-class test set (MED-NODE, Asan, ...), or later a synthetic set from the generator.
+folder-per-class test set (MED-NODE, Asan, ...), or a synthetic set: from the generator, or images
+generated elsewhere (the paper's GAN5000) imported as a folder or zip with a provenance note.
 An ImageRecord is one row: its label, box and URL, and what the downloader made of it.
 """
 
@@ -19,6 +20,7 @@ from django.utils import timezone
 from cansite.status import owner_is_dead
 
 from .manifest import MAX_LABEL_LENGTH, MAX_NO_LENGTH
+from .sources import ImageSource
 
 dataset_name_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
@@ -104,7 +106,8 @@ class ImageRecord(models.Model):
     w = models.FloatField(null=True, blank=True)
     h = models.FloatField(null=True, blank=True)
     url = models.TextField(blank=True)
-    source_path = models.TextField(blank=True, help_text="Original file, for folder datasets.")
+    source_path = models.TextField(blank=True, help_text="Original file, or the zip holding it, for folders.")
+    archive_member = models.TextField(blank=True, help_text="Its member name in the zip at source_path.")
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     file = models.CharField(max_length=255, blank=True, help_text="Crop, relative to MEDIA_ROOT.")
@@ -140,11 +143,12 @@ class ImageRecord(models.Model):
             return None
         return (self.x, self.y, self.w, self.h)
 
-    def image_path(self):
-        """The file to show or export: the crop for downloaded rows, the original for folders."""
+    def image_source(self) -> ImageSource | None:
+        """Where the image to show or export is: the crop for downloaded rows, the original (a file,
+        or a member of a zip archive) for folders. Every reader opens the bytes through it."""
         if self.file:
-            return Path(settings.MEDIA_ROOT) / self.file
-        return Path(self.source_path) if self.source_path else None
+            return ImageSource(Path(settings.MEDIA_ROOT) / self.file)
+        return ImageSource(Path(self.source_path), self.archive_member) if self.source_path else None
 
     def reset_download(self) -> None:
         """Forget the download (the URL or box changed): back to pending, fields cleared."""

@@ -5,6 +5,7 @@ Downloads live in datasets.downloader. Commands and views call these; they never
 
 from __future__ import annotations
 
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +16,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import folders
+from common.files import sha256_and_size
+from common.labels import normalise_label
+
+from . import archives, folders
 from .bulk import fast_insert
 from .download.imaging import ImageFailure
-from .fileio import sha256_and_size
 from .folders import Skipped
 from .manifest import (
     MAX_MALFORMED_SHARE,
@@ -29,29 +32,17 @@ from .manifest import (
     sniff,
 )
 from .models import DOWNLOAD_FIELDS, Dataset, ImageRecord, dataset_name_validator
+from .sources import ImageSource
 
 # Lookups of existing rows go in chunks under SQLite's default limit of bound parameters.
 CHUNK = 900
 INSERT_CHUNK = 5000
 REJECT_SAMPLE = 20
 MISSING_SAMPLE = 20
-LABEL_ALIASES = {
-    "malignantmelanoma": "melanoma",
-    "melanoma": "melanoma",
-    "melanocyticnevus": "nevus",
-    "melanocyticnaevus": "nevus",
-    "nevus": "nevus",
-    "naevus": "nevus",
-}
 
 
 class DatasetImportError(ValueError):
     """A whole import was refused (bad name, wrong kind of dataset); nothing was changed."""
-
-
-def normalise_label(name: str) -> str:
-    key = "".join(ch for ch in name.lower() if ch.isalnum())
-    return LABEL_ALIASES.get(key, name)
 
 
 def validated_name(name: str) -> str:
@@ -236,53 +227,84 @@ class FolderSummary:
                 "missing": self.missing, "missing_sample": self.missing_sample}
 
 
-def import_folder(*, path: Path, name: str, kind: str = Dataset.Kind.FOLDER,
-                  on_unreadable: Callable[[str, str], None] | None = None,
+def import_folder(*, path: Path, name: str, kind: str = Dataset.Kind.FOLDER, subdir: str = "",
+                  note: str | None = None, on_unreadable: Callable[[str, str], None] | None = None,
                   on_skipped: Callable[[Skipped], None] | None = None) -> FolderSummary:
-    """Import PATH/<label>/<image> (a public test set); each image is checked by decoding it.
-    Only files inside PATH are read (datasets.folders says what is skipped and why)."""
+    """Import PATH/<label>/<image> (a public test set, or images generated elsewhere with `kind`
+    synthetic); each image is checked by decoding it. PATH may be a zip archive, read in place;
+    `subdir` picks the folder inside PATH that holds the class folders. `note` says where the
+    images come from (shown on the dataset page). Only files inside PATH are read (datasets.folders
+    and datasets.archives say what is skipped and why); everything is validated before a row is written."""
     summary = FolderSummary(dataset=validated_name(name))
-    root = Path(path).resolve()
-    if not root.is_dir():
-        raise DatasetImportError(f"{path}: not a folder")
-    try:
-        classes, found, summary.skipped = folders.scan(root)
-    except OSError as exc:
-        raise DatasetImportError(f"{path}: cannot read the folder ({exc.strerror or exc})") from None
+    source, classes, found, summary.skipped = scan_source(Path(path), subdir)
     if not classes:
-        raise DatasetImportError(f"{path}: no class folders (expected {path}/<label>/<image>)")
+        where = f"{path}/{subdir}" if subdir else str(path)
+        raise DatasetImportError(f"PATH {path}: no class folders (expected {where}/<label>/<image>)")
     for skipped in summary.skipped:
         if on_skipped:
             on_skipped(skipped)
     with transaction.atomic():
-        dataset, _ = dataset_for_import(name, kind, root)
+        dataset, _ = dataset_for_import(name, kind, source)
+        if note is not None and dataset.description != note:
+            dataset.description = note
+            dataset.save(update_fields=["description", "updated_at"])
         existing = {r.no: r for r in dataset.images.all()}
         for item in found:
             record = existing.get(item.no) or ImageRecord(dataset=dataset, no=item.no)
-            if not upsert_file(record, item.path, normalise_label(item.folder), summary) and on_unreadable:
-                on_unreadable(str(item.path), record.failure_detail)
+            if not upsert_file(record, item.source, normalise_label(item.folder), summary) and on_unreadable:
+                on_unreadable(str(item.source), record.failure_detail)
         count_missing(dataset, {item.no for item in found}, summary)
     return summary
 
 
-def upsert_file(record: ImageRecord, file: Path, label: str, summary: FolderSummary) -> bool:
-    """Create or refresh the row of one image file; returns whether it decodes."""
+def scan_source(path: Path, subdir: str) -> tuple[Path, list, list, list[Skipped]]:
+    """(what the dataset records as its source, class folders, images, skipped) of a folder or a zip."""
+    if subdir and (archives.unsafe(subdir) or subdir.strip("/") == ""):
+        raise DatasetImportError(f"--subdir {subdir}: not a plain folder name inside PATH")
+    root = path.resolve()
+    if root.is_file():
+        if not zipfile.is_zipfile(root):
+            raise DatasetImportError(f"PATH {path}: not a folder, and not a zip archive")
+        try:
+            infos = archives.read_directory(root, subdir)
+        except archives.ArchiveError as exc:
+            raise DatasetImportError(str(exc)) from None
+        classes, members, skipped = archives.scan(root, infos, subdir)
+        return root / subdir.strip("/") if subdir else root, sorted(classes), members, skipped
+    folder = (root / subdir).resolve() if subdir else root
+    if not root.is_dir():
+        raise DatasetImportError(f"PATH {path}: not a folder or a zip archive")
+    if not folder.is_dir() or not folder.is_relative_to(root):
+        raise DatasetImportError(f"--subdir {subdir}: no such folder in {path}")
+    try:
+        classes, found, skipped = folders.scan(folder)
+    except OSError as exc:
+        raise DatasetImportError(f"PATH {path}: cannot read the folder ({exc.strerror or exc})") from None
+    return folder, classes, [archives.Member(f.folder, f.name, ImageSource(f.path)) for f in found], skipped
+
+
+def upsert_file(record: ImageRecord, source: ImageSource, label: str, summary: FolderSummary) -> bool:
+    """Create or refresh the row of one image file or zip member; returns whether it decodes."""
     summary.files += 1
     summary.labels[label] += 1
+    where = (str(source.path), source.member)
     try:
-        with folders.open_regular(file) as f:
+        with source.open() as f:
             digest, size = sha256_and_size(f)
-            unchanged = record.pk and (record.sha256, record.label, record.source_path) == (digest, label, str(file))
+            unchanged = record.pk and (record.sha256, record.label, record.source_path, record.archive_member) == (
+                digest, label, *where)
             if not unchanged:
                 record.reset_download()
-                record.label, record.source_path, record.sha256, record.bytes = label, str(file), digest, size
+                record.label, record.sha256, record.bytes = label, digest, size
+                record.source_path, record.archive_member = where
                 f.seek(0)
                 record.width, record.height = folders.inspect_image(f)
                 record.original_width, record.original_height = record.width, record.height
                 record.status = ImageRecord.Status.OK
-    except (OSError, ImageFailure) as exc:
+    except (OSError, ImageFailure, zipfile.BadZipFile) as exc:
         record.reset_download()
-        record.label, record.source_path, record.sha256 = label, str(file), ""
+        record.label, record.sha256 = label, ""
+        record.source_path, record.archive_member = where
         record.status = ImageRecord.Status.FAILED
         record.failure_reason = exc.reason if isinstance(exc, ImageFailure) else "unreadable"
         record.failure_detail = exc.detail if isinstance(exc, ImageFailure) else f"{type(exc).__name__}: {exc}"
@@ -295,6 +317,6 @@ def upsert_file(record: ImageRecord, file: Path, label: str, summary: FolderSumm
         record.save()
     if record.status == ImageRecord.Status.FAILED:
         summary.unreadable += 1
-        summary.unreadable_files.append((str(file), record.failure_detail))
+        summary.unreadable_files.append((str(source), record.failure_detail))
         return False
     return True

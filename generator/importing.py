@@ -19,7 +19,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cansite.status import JobStatus
-from datasets.fileio import sha256_of
+from common.files import sha256_of
+from common.labels import normalise_label
 
 from .models import Checkpoint, TrainingRun
 from .services import RunError, check_run_name
@@ -53,7 +54,7 @@ def class_names(num_classes: int, classes: list[str] | None) -> list[str]:
         if classes:
             raise RunError("--classes: this network is unconditional (it has no classes)")
         return []
-    names = list(classes) if classes else [str(i) for i in range(num_classes)]
+    names = [normalise_label(c) for c in classes] if classes else [str(i) for i in range(num_classes)]
     bad = next((n for n in names if not SAFE_NAME.match(n)), None)
     if bad is not None:
         raise RunError(f"--classes: {bad!r} is not a class name (letters, digits, '_', '.' or '-')")
@@ -84,6 +85,7 @@ def import_stylegan(*, path, name: str, label: str = "", classes: list[str] | No
 
     path = Path(path)
     check_request(path=path, name=name, label=label)
+    label = normalise_label(label) if label else ""
     try:
         snap = read_snapshot(path)
     except SnapshotError as exc:

@@ -9,8 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from common.labels import normalise_label
+from common.seeds import MAX_SEEDS, SeedError, Seeds
+from common.seeds import parse_seeds as common_parse_seeds
 from datasets.models import Dataset
-from datasets.services import DatasetImportError, FolderSummary, import_folder, normalise_label, validated_name
+from datasets.services import DatasetImportError, FolderSummary, import_folder, validated_name
 
 from .models import TrainingRun
 from .services import RunError, checkpoint_of, prepared_images, training_data_dir
@@ -18,21 +21,13 @@ from .services import RunError, checkpoint_of, prepared_images, training_data_di
 SYNTHETIC_LABEL = "synthetic"
 
 
-MAX_SEEDS = 100_000  # per request: GAN5000 is 5,000; a bigger set is several requests
-
-
-def parse_seeds(text: str):
-    """The seeds of a --seeds flag (kept as ranges), or RunError naming what is wrong with it."""
-    from generator.gan.seeds import parse_seeds as parse
-
+def parse_seeds(text: str) -> Seeds:
+    """The seeds of a --seeds flag (kept as ranges), or RunError naming what is wrong with it.
+    GAN5000 is 5,000 seeds; a set bigger than MAX_SEEDS is several requests."""
     try:
-        seeds = parse(text)
-    except ValueError as exc:
+        seeds = common_parse_seeds(text)
+    except SeedError as exc:
         raise RunError(f"--seeds: {exc}") from None
-    if not len(seeds):
-        raise RunError(f"--seeds: {text!r} names no seed (write e.g. 0-2500 or 1,5,9)")
-    if max(r[-1] for r in seeds.ranges) >= 2**32:
-        raise RunError(f"--seeds: {text!r}: seeds must be in [0, 2**32)")
     if len(seeds) > MAX_SEEDS:
         raise RunError(f"--seeds: {len(seeds):,} seeds; at most {MAX_SEEDS:,} per request")
     return seeds
@@ -78,9 +73,10 @@ def check_output_folder(out_dir: Path, dataset_name: str) -> None:
 
 
 def sample_label(run: TrainingRun, class_name: str | None = None) -> str:
+    """The folder label of a sample: labels and class names were normalised when the run was made."""
     if class_name is not None:
-        return normalise_label(class_name)
-    return normalise_label(run.label) if run.label else SYNTHETIC_LABEL
+        return class_name
+    return run.label or SYNTHETIC_LABEL
 
 
 def run_class_names(run: TrainingRun) -> list[str]:
@@ -92,7 +88,8 @@ def run_class_names(run: TrainingRun) -> list[str]:
         from generator.gan.checkpoint import load_checkpoint
 
         try:
-            names = load_checkpoint(checkpoint_of(run)).get("labels") or []
+            # A checkpoint file may predate the one label rule: its names are normalised as they come in.
+            names = [normalise_label(str(n)) for n in load_checkpoint(checkpoint_of(run)).get("labels") or []]
         except (RunError, ValueError, OSError):
             names = []
     return [str(n) for n in names] if len(names) == count else [str(i) for i in range(count)]
@@ -111,7 +108,8 @@ def class_choice(run: TrainingRun, value: str | None) -> tuple[int | None, str |
         raise RunError(f"--class: run {run.name!r} is class-conditional: pass --class {choices}")
     # ASCII digits only: "²".isdigit() is true, and int() refuses it (or a 5,000-digit number).
     is_index = value.isascii() and value.isdigit() and len(value) <= 6
-    index = int(value) if is_index else names.index(value) if value in names else None
+    name = normalise_label(value)  # class names were normalised when the run was made
+    index = int(value) if is_index else names.index(name) if name in names else None
     if index is None or index >= count:
         raise RunError(f"--class: {value!r} is not a class of run {run.name!r} ({choices})")
     return index, names[index]
@@ -121,7 +119,7 @@ def generate_samples(*, run: TrainingRun, seeds, out_dir: Path, psi: float = 1.0
                      noise_mode: str = "const", dataset_name: str | None = None, batch_size: int = 16,
                      device=None, progress: Callable[[dict], None] | None = None,
                      class_value: str | None = None) -> FolderSummary:
-    """Write the seeds' images (a generator.gan.seeds.Seeds) and register OUT as a synthetic dataset
+    """Write the seeds' images (a common.seeds.Seeds) and register OUT as a synthetic dataset
     (named after the run). A conditional run's images are of class `class_value` and go to OUT/<class>/."""
     from generator.gan.sample import generate_images
 
@@ -185,6 +183,7 @@ def measure_quality(*, run: TrainingRun, num_images: int = 1000, inception_weigh
         raise RunError(f"--real: {run.name!r} was imported from a snapshot: name a dataset of real images to "
                        "compare with")
     class_idx, class_name = class_choice(run, class_value)
+    real_label = normalise_label(real_label) if real_label else ""  # as the dataset's labels were, at import
     folder = (prepared_images(real, real_label, run.resolution) if real is not None else training_data_dir(run))
     with tempfile.TemporaryDirectory(prefix="cansite-fake-") as fake:
         generate_images(checkpoint_of(run), range(num_images), fake, psi=psi, class_idx=class_idx, device=device)

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from cansite.status import JobStatus
+from common.labels import normalise_label
 from datasets.export import export_dataset
 from datasets.models import Dataset, dataset_name_validator
 
@@ -125,6 +126,7 @@ def plan_run(*, name: str, dataset: Dataset, config_name: str, label: str = "", 
     check_run_name(name)
     if TrainingRun.objects.filter(name=name).exists():
         raise RunError(f"--name: a run named {name!r} exists (train it again to continue it)")
+    label = normalise_label(label) if label else ""  # as the dataset's labels were, at import
     if label and not dataset.images.ok().filter(label=label).exists():
         labels = sorted(set(dataset.images.ok().values_list("label", flat=True)))
         raise RunError(f"--label: {dataset.name} has no downloaded images labelled {label!r} (labels: {labels})")

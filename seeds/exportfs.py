@@ -27,7 +27,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
-from datasets.fileio import atomic_write_bytes
+from common.files import atomic_write_bytes
 
 MANIFEST = ".manifest.json"
 RENAME_EXCHANGE = 2

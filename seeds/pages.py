@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 
-from datasets.services import normalise_label
-
 from . import keys
 from .links import PAGE_SIZE
 from .models import Publication
@@ -20,7 +18,7 @@ NOTE = ("This image was made by a generative model. It shows no real person's sk
 
 
 def class_name(run) -> str:
-    return normalise_label(run.label) if run.label else "unlabelled"
+    return run.label or "unlabelled"  # normalised when the run was made
 
 
 def image_target(pub: Publication, psi: float, name: str) -> str:

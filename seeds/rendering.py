@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from common.devices import resolve_device
 from generator.gan.checkpoint import load_generator
 from generator.gan.morph import interpolation_weights, load_w
 from generator.gan.sample import exact_fp32, synthesize, to_uint8
@@ -18,7 +19,7 @@ class Renderer:
     """One checkpoint's EMA generator, loaded once for a whole publication."""
 
     def __init__(self, checkpoint: str, device=None):
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = resolve_device(device)
         self.G = load_generator(checkpoint, self.device)
 
     def seeds(self, seeds: list[int], *, psi: float, noise_mode: str) -> np.ndarray:

@@ -16,7 +16,9 @@ from typing import Callable
 from django.db import transaction
 
 from cansite.status import JobStatus
-from datasets.fileio import atomic_write_bytes, sha256_of
+from common.files import atomic_write_bytes, sha256_of
+from common.seeds import MAX_SEEDS, SeedError
+from common.seeds import parse_seed_range as common_seed_range
 from generator.models import Checkpoint, TrainingRun
 from generator.services import RunError, checkpoint_of
 
@@ -24,8 +26,6 @@ from . import keys
 from .imaging import png_bytes, webp_bytes
 from .models import NOISE_MODES, Publication, SeedProfile
 
-MAX_SEEDS = 100_000  # per publication: a typo like 0-50000000 should not queue days of work
-MAX_SEED = 2**32 - 1
 PSI_RANGE = (-2.0, 2.0)
 MORPH_FRAMES_RANGE = (2, 60)
 BATCH = 8
@@ -36,14 +36,11 @@ class PublishError(ValueError):
 
 
 def parse_seed_range(text: str, flag: str = "--seeds") -> tuple[int, int]:
-    """'0-4999' -> (0, 4999); '7' -> (7, 7)."""
-    lo, sep, hi = text.strip().partition("-")
-    if not lo.isdecimal() or (sep and not hi.isdecimal()) or not lo.isascii() or not hi.isascii():
-        raise PublishError(f"{flag}: {text!r} is not a seed range like 0-4999")
-    lo_n, hi_n = int(lo), int(hi) if sep else int(lo)
-    if hi_n < lo_n or hi_n > MAX_SEED:
-        raise PublishError(f"{flag}: {text!r} must go up, within [0, {MAX_SEED}]")
-    return lo_n, hi_n
+    """'0-4999' -> (0, 4999); '7' -> (7, 7) (the grammar of common.seeds, one range)."""
+    try:
+        return common_seed_range(text)
+    except SeedError as exc:
+        raise PublishError(f"{flag}: {exc}") from None
 
 
 def parse_psi(value, flag: str) -> float:

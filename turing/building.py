@@ -24,16 +24,16 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from common.files import atomic_write_bytes
+from common.labels import MELANOMA, NEVUS
+from common.seeds import Seeds, parse_seeds
 from datasets.download.imaging import ImageFailure
-from datasets.fileio import atomic_write_bytes
 from datasets.models import Dataset, ImageRecord
-from datasets.services import normalise_label
-from generator.gan.seeds import Seeds, parse_seeds
 
 from . import catch, encoding, exposure
 from .models import Answer, Feedback, Kind, Truth, TuringImage, TuringSet
 
-CLASSES = ("melanoma", "nevus")
+CLASSES = (MELANOMA, NEVUS)  # in this order: odd sets get the extra melanoma
 FILE_DIR = "turing"
 CATCH_ORIGIN = "test-pattern"
 
@@ -117,6 +117,13 @@ def synthetic_seeds(options: BuildOptions) -> Seeds | None:
         raise BuildError(f"--synthetic-seeds: {exc}") from None
 
 
+def kind_refusal(flag: str, dataset: Dataset) -> str:
+    if flag == "--synthetic":  # a real folder set: say how generated images imported as a folder are marked
+        return (f"--synthetic: {dataset.name} is a {dataset.kind} dataset of real images; a folder of generated "
+                f"images is imported with import_folder --synthetic")
+    return f"--real: {dataset.name} is a synthetic dataset, not real images"
+
+
 def synthetic_usable(record: ImageRecord, seeds: Seeds | None, published: list, excluded: list[str]) -> bool:
     """Whether a synthetic image may go in a set: within --synthetic-seeds, and on no public seed page
     (those are named in `excluded`)."""
@@ -152,14 +159,13 @@ def pools(options: BuildOptions, excluded: list[str]) -> dict[tuple[str, str], l
             if dataset is None:
                 raise BuildError(f"{flag}: no dataset named {name!r}")
             if (dataset.kind == Dataset.Kind.SYNTHETIC) != (truth == Truth.SYNTHETIC):
-                raise BuildError(f"{flag}: {name} is a {dataset.kind} dataset")
+                raise BuildError(kind_refusal(flag, dataset))
             for record in dataset.images.ok().select_related("dataset").order_by("no"):
-                label = normalise_label(record.label)
-                path = record.image_path()
-                if label not in CLASSES or path is None or not path.is_file():
+                source = record.image_source()  # labels were normalised at import (common.labels)
+                if record.label not in CLASSES or source is None or not source.exists():
                     continue
                 if truth == Truth.REAL or synthetic_usable(record, seeds, published, excluded):
-                    result[(truth, label)].append(record)
+                    result[(truth, record.label)].append(record)
     return result
 
 
@@ -225,7 +231,7 @@ def next_readable(key, shuffled, cursor, options: BuildOptions, summary: BuildSu
         record = records[cursor[key]]
         cursor[key] += 1
         try:
-            jpeg = encoding.encode_square(record.image_path(), options.side)
+            jpeg = encoding.encode_square(record.image_source(), options.side)
         except ImageFailure as exc:
             summary.skipped.append(f"{record}: {exc.reason}")
             continue

@@ -19,18 +19,19 @@ import numpy as np
 from PIL import Image
 
 from datasets.download.imaging import ImageFailure, decode
+from datasets.sources import ImageSource, as_source
 
 QUALITY = 90
 SUBSAMPLING = 2  # 4:2:0, the web's usual
 PAD_TO = 1024  # common length is rounded up to a multiple of this
 
 
-def encode_square(source: Path, side: int) -> bytes:
-    """The centred square of `source`, resized to side x side, as a metadata-free JPEG."""
+def encode_square(source: ImageSource | Path, side: int) -> bytes:
+    """The centred square of `source` (a file or a zip member), resized to side x side, as a metadata-free JPEG."""
     try:
-        data = Path(source).read_bytes()
+        data = as_source(source).read_bytes()
     except OSError as exc:
-        raise ImageFailure("unreadable", f"{source}: {exc.strerror}") from None
+        raise ImageFailure("unreadable", f"{source}: {exc.strerror or exc}") from None
     return encode_pixels(decode(data).pixels, side)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from datasets.fileio import atomic_write_bytes
+from common.files import atomic_write_bytes
 
 from .models import TuringSet
 

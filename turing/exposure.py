@@ -17,7 +17,6 @@ import re
 from pathlib import PurePosixPath
 
 from datasets.models import ImageRecord
-from datasets.services import normalise_label
 
 from .models import Truth, TuringImage
 
@@ -44,11 +43,12 @@ def published_ranges() -> list[tuple[str, int, int]]:
     from generator.models import TrainingRun
     from seeds.models import Publication
 
-    ranges = [(normalise_label(label) if label else "", lo, hi)
+    # Run and image labels are stored normalised (common.labels, at import): compared as they are.
+    ranges = [(label or "", lo, hi)
               for label, lo, hi in Publication.objects.values_list("run__label", "seed_lo", "seed_hi")]
     for label, config in TrainingRun.objects.exclude(latest_grid="").values_list("label", "config"):
         for seed in (config or {}).get("train", {}).get("grid_seeds", ()):
-            ranges.append((normalise_label(label) if label else "", seed, seed))
+            ranges.append((label or "", seed, seed))
     return ranges
 
 
@@ -56,20 +56,19 @@ def is_published(record: ImageRecord, ranges: list[tuple[str, int, int]]) -> boo
     seed = record_seed(record)
     if seed is None:
         return False
-    label = normalise_label(record.label)
-    return any(lo <= seed <= hi and cls in ("", label) for cls, lo, hi in ranges)
+    return any(lo <= seed <= hi and cls in ("", record.label) for cls, lo, hi in ranges)
 
 
 def live_synthetic_seeds(label: str, lo: int, hi: int) -> list[str]:
     """The synthetic images of live sets rendered (by their names) from a seed in [lo, hi] of class
     `label` ('' for every class), named as 'DATASET/ITEM (set N)'."""
-    wanted = normalise_label(label) if label else ""
+    wanted = label or ""
     images = (TuringImage.objects.filter(turing_set__archived_at__isnull=True, truth=Truth.SYNTHETIC,
                                          record__isnull=False)
               .select_related("record", "record__dataset", "turing_set").order_by("turing_set__number", "id"))
     found = []
     for image in images:
         seed = record_seed(image.record)
-        if seed is not None and lo <= seed <= hi and wanted in ("", normalise_label(image.record.label)):
+        if seed is not None and lo <= seed <= hi and wanted in ("", image.record.label):
             found.append(f"{image.record.dataset.name}/{image.record.no} (set {image.turing_set.number})")
     return found

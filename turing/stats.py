@@ -7,7 +7,7 @@ so that rates of 0 or 1 give finite values. Values with an empty denominator are
 """
 from __future__ import annotations
 
-from scipy.stats import binomtest, norm
+from scipy.stats import binomtest, norm, percentileofscore
 
 
 def proportion(k: int, n: int) -> float | None:
@@ -55,12 +55,8 @@ def fleiss_kappa(table: list[list[int]]) -> float | None:
 
 
 def percentile(value: float, values: list[float]) -> float | None:
-    """Percentile rank of value among values (which include it): ties count half."""
-    if not values:
-        return None
-    below = sum(v < value for v in values)
-    equal = sum(v == value for v in values)
-    return 100 * (below + 0.5 * equal) / len(values)
+    """Percentile rank of value among values (which include it): ties count half ("mean" kind)."""
+    return float(percentileofscore(values, value, kind="mean")) if values else None
 
 
 def summarise(*, correct: int, n: int, hits: int, signal: int, false_alarms: int, noise: int) -> dict:

@@ -6,35 +6,21 @@ started from), ``normalization``, counters (``epoch``, ``step``, ``images_seen``
 ``history`` and, for the final one, ``youden_threshold``. No classes are pickled, so
 ``torch.load(weights_only=True)`` can read it without running any code.
 
-``save`` writes ``NAME.pt`` through a temporary file and ``os.replace`` so a crash
+``save`` writes ``NAME.pt`` atomically (``common.files``: temp file, fsync, ``os.replace``) so a crash
 never leaves half a checkpoint, and writes ``NAME.json`` beside it without the tensors.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from common.files import atomic_write_bytes, atomic_writer
+
 FORMAT = "cansite-cnn/1"
 TENSOR_KEYS = ("model", "optimizer", "scheduler")  # left out of the JSON twin
-
-
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def json_safe(value):
@@ -52,10 +38,11 @@ def save(path: str | Path, ckpt: dict) -> Path:
     """Write ``ckpt`` to ``path`` (.pt) atomically, and its JSON twin (.json) beside it."""
     path = Path(path)
     ckpt = {"format": FORMAT, **ckpt}
-    _atomic_write(path, lambda f: torch.save(ckpt, f))
+    with atomic_writer(path) as f:
+        torch.save(ckpt, f)
     meta = json_safe({k: v for k, v in ckpt.items() if k not in TENSOR_KEYS})
     text = json.dumps(meta, indent=2, sort_keys=True).encode()
-    _atomic_write(path.with_suffix(".json"), lambda f: f.write(text))
+    atomic_write_bytes(path.with_suffix(".json"), text)
     return path
 
 

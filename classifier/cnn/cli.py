@@ -18,6 +18,9 @@ import sys
 from dataclasses import asdict, fields
 from pathlib import Path
 
+from common.devices import device_flag
+from common.files import atomic_write_text
+
 from .checkpoint import json_safe
 from .evaluate import evaluate
 from .train import TrainConfig, train
@@ -53,7 +56,8 @@ def _train_parser(sub) -> None:
     recipe.add_argument("--optimizer", choices=("radam", "adamw"), default=DEFAULTS.optimizer,
                         help=f"optimizer (default {DEFAULTS.optimizer})")
     run = p.add_argument_group("runtime")
-    run.add_argument("--device", default=DEFAULTS.device, help="auto, cpu, cuda or cuda:N (default auto)")
+    run.add_argument("--device", default=DEFAULTS.device, type=device_flag,
+                     help="auto, cpu, cuda or cuda:N (default auto)")
     run.add_argument("--workers", type=int, default=DEFAULTS.workers, help="DataLoader workers (-1: auto)")
     run.add_argument("--no-amp", action="store_true", help="full precision on CUDA")
 
@@ -63,7 +67,7 @@ def _eval_parser(sub) -> None:
     p.add_argument("--checkpoint", required=True, help="a final.pt written by train")
     p.add_argument("--test", nargs="+", required=True, help="DIR/<melanoma|nevus>/ folders")
     p.add_argument("--report", default=None, help="write the full report (with per-image scores) to this JSON file")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    p.add_argument("--device", default="auto", type=device_flag, help="auto, cpu, cuda or cuda:N (default auto)")
     p.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
 
 
@@ -88,15 +92,14 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     if args.command == "train":
         cfg = config_from_args(args)
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+        atomic_write_text(Path(args.out) / "config.json", json.dumps(asdict(cfg), indent=2))
         result = train(cfg, args.train, args.out, val_fraction=args.val_fraction, progress_fn=_print_progress)
         print(f"trained {result['epoch']} epochs on {result['n_train']} images: {result['checkpoint']} "
               f"(Youden threshold {result['youden_threshold']})")
         return 0
     report = evaluate(args.checkpoint, args.test, device=args.device, batch=args.batch)
     if args.report:
-        Path(args.report).write_text(json.dumps(json_safe(report), indent=2))
+        atomic_write_text(args.report, json.dumps(json_safe(report), indent=2))
     summary = {k: report["at_05"][k] for k in ("n", "auc", "auc_ci", "acc", "sens", "spec", "ppv", "npv")}
     print(json.dumps(summary))
     return 0

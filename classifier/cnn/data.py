@@ -1,13 +1,13 @@
 """Lesion image folders, a decode-once cache, and the training data pipeline.
 
-A dataset is a folder ``DIR/<label>/<image>``. Folder names are normalised
-(``melanoma``, ``malignant_melanoma`` -> melanoma = 1; ``nevus``, ``naevus``,
+A dataset is a folder ``DIR/<label>/<image>``. Folder names are normalised by
+``common.labels`` (``melanoma``, ``Malignant_Melanoma_2019`` -> melanoma = 1; ``nevus``, ``naevus``,
 ``melanocytic_nevus`` -> nevus = 0); other folders are ignored with a warning.
 Several folders may be combined into one training set (a union).
 
 Images are decoded and resized once, to ``size x size`` (resized, not cropped, as the
 paper did), into an on-disk cache of uint8 ``.npy`` files keyed by path, size, mtime
-and byte size, written atomically (temp file + ``os.replace``) so parallel workers and
+and byte size, written atomically (``common.files``) so parallel workers and
 repeated runs can share it. Later epochs read ~150 kB per image instead of decoding a
 multi-megapixel JPEG, so they are not decode-bound.
 
@@ -23,8 +23,6 @@ import hashlib
 import logging
 import os
 import random
-import re
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -34,17 +32,12 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 from torchvision.transforms import v2
 
+from common.files import atomic_writer
+from common.images import is_image_name
+from common.labels import class_index
+
 log = logging.getLogger(__name__)
 
-CLASSES = ("nevus", "melanoma")  # index = label
-FOLDER_LABELS = {"melanoma": 1, "malignantmelanoma": 1,
-                 "nevus": 0, "naevus": 0, "melanocyticnevus": 0, "melanocyticnaevus": 0}
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
-
-
-def folder_label(name: str) -> int | None:
-    """1 for melanoma, 0 for nevus, None for any other folder name."""
-    return FOLDER_LABELS.get(re.sub(r"[^a-z]", "", name.lower()))
 
 
 def scan_dirs(dirs) -> list[tuple[str, int]]:
@@ -55,12 +48,12 @@ def scan_dirs(dirs) -> list[tuple[str, int]]:
         if not root.is_dir():
             raise FileNotFoundError(f"image folder {root} does not exist")
         for sub in sorted(p for p in root.iterdir() if p.is_dir()):
-            label = folder_label(sub.name)
+            label = class_index(sub.name)
             if label is None:
                 log.warning("ignoring folder %s: not a melanoma or nevus folder", sub)
                 continue
             for f in sorted(sub.rglob("*")):
-                if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file():
+                if is_image_name(f) and f.is_file():
                     found[str(f.resolve())] = label  # one entry per file, even if listed twice
     if not found:
         raise ValueError(f"no melanoma/nevus images under {', '.join(map(str, dirs))}")
@@ -112,11 +105,8 @@ class ImageCache:
             pass
         arr = decode_resized(path, self.size)
         self.decodes += 1
-        file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
+        with atomic_writer(file) as f:  # a parallel reader sees the whole array or none
             np.save(f, arr)
-        os.replace(tmp, file)  # atomic: a reader sees the whole array or none
         return arr
 
     def warm(self, paths, workers: int = 0, progress_fn=None) -> tuple[list[str], int]:

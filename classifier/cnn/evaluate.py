@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common.devices import resolve_device
+
 from . import checkpoint
 from .data import ImageCache, ImageDataset, make_loader, scan_dirs
 from .metrics import binary_metrics
@@ -79,12 +81,6 @@ def _predict_loaded(model, norm, ckpt, images, *, device, batch, workers, cache_
     return [(p, label, float(q)) for (p, label), q in zip(items, probs)]
 
 
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def predict(checkpoint_path, images, *, batch: int = 64, device: str = "auto",
             workers: int = 0, cache_dir=None) -> list[tuple[str, int | None, float]]:
     """[(path, label or None, melanoma probability)] for every readable image.
@@ -94,7 +90,7 @@ def predict(checkpoint_path, images, *, batch: int = 64, device: str = "auto",
     ``cache_dir``: reuse (or fill) a decoded-image cache, e.g. the training one;
     None decodes into a temporary cache removed afterwards.
     """
-    dev = _device(device)
+    dev = resolve_device(device)
     model, norm, ckpt = load_model(checkpoint_path, dev)
     return _predict_loaded(model, norm, ckpt, images, device=dev, batch=batch, workers=workers,
                            cache_dir=cache_dir)
@@ -109,7 +105,7 @@ def evaluate(checkpoint_path, images, *, batch: int = 64, device: str = "auto",
     has no threshold), "predictions": [{"path", "label", "prob"}]}; each "at_*" is
     ``metrics.binary_metrics``'s dict. (Keys avoid dots so templates can read them.)
     """
-    dev = _device(device)
+    dev = resolve_device(device)
     model, norm, meta = load_model(checkpoint_path, dev)
     rows = _predict_loaded(model, norm, meta, images, device=dev, batch=batch, workers=workers,
                            cache_dir=cache_dir, progress_fn=progress_fn)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import norm, rankdata
+from scipy.stats import binomtest, norm, rankdata
 from sklearn.metrics import roc_curve
 
 Z95 = float(norm.ppf(0.975))  # 1.959963984540054, the 95% two-sided normal quantile
@@ -79,15 +79,12 @@ def delong_auc_cov(y_true, scores) -> tuple[np.ndarray, np.ndarray | None]:
     return aucs, cov
 
 
-def wilson_interval(k: int, n: int, z: float = Z95) -> list[float] | list[None]:
-    """Wilson score interval for k successes in n trials; [None, None] when n == 0."""
+def wilson_interval(k: int, n: int, confidence: float = 0.95) -> list[float] | list[None]:
+    """Wilson score interval (no continuity correction) for k successes in n trials; [None, None] when n == 0."""
     if n == 0:
         return [None, None]
-    p = k / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return [max(0.0, centre - half), min(1.0, centre + half)]
+    ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return [float(ci.low), float(ci.high)]
 
 
 def _rate(k: int, n: int) -> tuple[float | None, list]:

@@ -22,13 +22,14 @@ Every run records a ``StartWeights`` (name, path, sha256, normalisation).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import timm
 import torch
 from torch import nn
+
+from common.files import sha256_of
 
 LITE0_WEIGHTS = "imagenet-lite0"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -52,14 +53,6 @@ class StartWeights:
         d = asdict(self)
         d["mean"], d["std"] = list(self.mean), list(self.std)
         return d
-
-
-def sha256_of(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def lite0_package_path() -> Path:

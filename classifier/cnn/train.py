@@ -32,9 +32,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from common.devices import resolve_device
+from common.labels import CLASSES
+
 from . import checkpoint
 from .data import (
-    CLASSES,
     ImageCache,
     ImageDataset,
     make_loader,
@@ -81,12 +83,6 @@ class TrainConfig:
 
 class TrainingAborted(Exception):
     """Raised when ``abort_fn`` asks to stop; ``last.pt`` holds the last whole epoch."""
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def _workers(cfg: TrainConfig, device: torch.device) -> int:

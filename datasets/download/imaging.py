@@ -20,8 +20,6 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # Pillow's own limit (89 MP) warns, and refuses only at twice that: we refuse at the limit, on both
 # paths (downloads and folder imports).
 MAX_PIXELS = 89_478_485
-# File names that are images, on every path that looks at file names (folder imports).
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB,
               cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
 

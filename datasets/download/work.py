@@ -12,7 +12,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..fileio import atomic_write_bytes
+from common.files import atomic_write_bytes
+
 from .fetch import Fetcher
 from .imaging import ImageFailure, crop, decode, encode_png
 

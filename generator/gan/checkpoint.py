@@ -10,8 +10,8 @@ Keys (format "cansite-stylegan2/1"):
     counters {step, images_seen, kimg}, rng {torch, cuda, numpy, python},
     losses (last reported), time_s
 
-Writes are atomic (temporary file in the same folder, then os.replace), so a
-worker killed mid-write leaves the previous checkpoint intact. A JSON file with
+Writes are atomic (common.files: a temporary file in the same folder, fsynced, then
+os.replace), so a worker killed mid-write leaves the previous checkpoint intact. A JSON file with
 the same stem sits beside each checkpoint for people.
 
     G = load_generator("runs/x/checkpoint-00010.000kimg.pt", device="cuda")
@@ -20,13 +20,14 @@ the same stem sits beside each checkpoint for people.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from common.files import atomic_write_bytes, atomic_writer
 
 from .config import gan_config_from_dict
 from .networks import Discriminator, Generator
@@ -63,28 +64,17 @@ def set_rng_state(state: dict) -> None:
     random.setstate((py["version"], tuple(int(v) for v in py["state"].tolist()), py["gauss"]))
 
 
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def save_checkpoint(path: str | Path, payload: dict, summary: dict | None = None) -> Path:
     """Write `payload` atomically to `path` and a readable JSON summary beside it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT, **payload}
-    _atomic_write(path, lambda f: torch.save(payload, f))
+    with atomic_writer(path) as f:
+        torch.save(payload, f)
     info = {key: payload[key] for key in ("format", "gan_config", "train_config", "counters") if key in payload}
     info.update(summary or {})
     text = json.dumps(info, indent=2, default=str).encode()
-    _atomic_write(path.with_suffix(".json"), lambda f: f.write(text))
+    atomic_write_bytes(path.with_suffix(".json"), text)
     return path
 
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields, replace
 
+from common.seeds import SEED_LIMIT
+
 MIXED_PRECISION_CHOICES = ("auto", "on", "off")
 D_ARCHITECTURES = (1, 2)
 
@@ -146,7 +148,7 @@ class TrainConfig:
             raise ConfigError(f"betas: must be two values in [0, 1), got {self.betas}")
         if self.mixed_precision not in MIXED_PRECISION_CHOICES:
             raise ConfigError(f"mixed_precision: must be one of {MIXED_PRECISION_CHOICES}, got {self.mixed_precision!r}")
-        if not self.grid_seeds or any(s < 0 or s >= 2**32 for s in self.grid_seeds):
+        if not self.grid_seeds or any(not 0 <= s < SEED_LIMIT for s in self.grid_seeds):
             raise ConfigError("grid_seeds: need at least one seed, each in [0, 2**32)")
         return self
 

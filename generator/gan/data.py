@@ -22,13 +22,13 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from .distributed import shard_rows
+from common.images import is_image_name
 
-IMAGE_EXTS = {".png", ".jpg", ".jpeg"}
+from .distributed import shard_rows
 
 
 def _images_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+    return sorted(p for p in folder.iterdir() if p.is_file() and is_image_name(p))
 
 
 def load_image(path: str | Path, resolution: int, channels: int = 3) -> np.ndarray:

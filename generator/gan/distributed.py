@@ -34,6 +34,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from common.devices import resolve_device
+
 from .config import ConfigError
 
 
@@ -67,9 +69,7 @@ def started_by_torchrun() -> bool:
 
 def setup(device=None, mixed_precision: str = "auto", launch: Launch | None = None) -> Env:
     rank, world, local_rank = _placement(launch)
-    if device is None:
-        device = f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device)
+    device = resolve_device(device)  # auto: an index-less "cuda", given this rank's GPU below
     if device.type == "cuda":
         if device.index is None:
             device = torch.device("cuda", local_rank if world > 1 else torch.cuda.current_device())

@@ -22,7 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import IMAGE_EXTS, load_image
+from common.devices import resolve_device
+from common.images import is_image_name
+
+from .data import load_image
 
 LOCAL_EXTRACTOR = "random-conv-v1"
 
@@ -94,7 +97,7 @@ class RandomConvFeatures(nn.Module):
 
 
 def image_files(folder) -> list[Path]:
-    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_EXTS)
+    return sorted(p for p in Path(folder).rglob("*") if is_image_name(p))
 
 
 @torch.no_grad()
@@ -117,7 +120,7 @@ def fid_kid(real_dir, fake_dir, inception_weights=None, *, batch_size: int = 64,
     Returns {"fid", "kid_mean", "kid_std", "features", "label", "note"}; "fid" is None when no
     Inception weights file was given.
     """
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(device)
     n = min(len(image_files(real_dir)), len(image_files(fake_dir)))
     subset = min(kid_subset_size, n)
     if inception_weights is None:

@@ -19,6 +19,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from common.devices import resolve_device
+from common.files import atomic_writer
+
 from .checkpoint import load_generator
 from .networks import Generator
 from .sample import class_tensor, exact_fp32, save_png, seeds_to_z, to_uint8
@@ -59,9 +62,8 @@ def save_animation(frames: list[np.ndarray], path: Path, duration_ms: int) -> Pa
     images = [Image.fromarray(f[:, :, 0] if f.shape[2] == 1 else f) for f in frames]
     # Play forwards then back so the loop has no jump.
     sequence = images + images[-2:0:-1]
-    tmp = path.with_name(f".{path.name}.tmp")
-    sequence[0].save(tmp, format="GIF", save_all=True, append_images=sequence[1:], duration=duration_ms, loop=0)
-    tmp.replace(path)
+    with atomic_writer(path) as f:  # a unique temp name per write: two writers of one path never collide
+        sequence[0].save(f, format="GIF", save_all=True, append_images=sequence[1:], duration=duration_ms, loop=0)
     return path
 
 
@@ -71,7 +73,7 @@ def morph(ckpt_path, source, target, out_dir, *, frames: int = 30, psi: float = 
           progress_fn: Callable[[dict], None] | None = None) -> dict:
     """Write frameNNNN.png and morph.gif; returns {"frames": [paths], "animation": path}."""
     weights = interpolation_weights(frames)
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(device)
     G = load_generator(ckpt_path, device)
     w_a = load_w(G, source, psi=psi, class_idx=class_idx)
     w_b = load_w(G, target, psi=psi, class_idx=class_idx)

@@ -33,6 +33,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from common.devices import resolve_device
+from common.files import atomic_writer
+
 from .checkpoint import load_discriminator, load_generator
 from .data import load_image
 from .networks import Discriminator, Generator
@@ -111,7 +114,7 @@ def project(ckpt_path, target_image, out_dir, *, steps: int = 1000, class_idx: i
     """Project `target_image` into W; returns paths and the per-step reconstruction loss."""
     if steps < 1:
         raise ValueError(f"steps: must be >= 1, got {steps}")
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(device)
     G, D = load_generator(ckpt_path, device), load_discriminator(ckpt_path, device)
     target = torch.from_numpy(load_image(target_image, G.cfg.resolution, G.cfg.img_channels)).to(device)
     target = target.permute(2, 0, 1)[None].float() / 127.5 - 1
@@ -152,8 +155,7 @@ def _write_projection(G: Generator, w, noises, target, out_dir: Path, history: l
     image = G.synthesis(ws, noise_mode="const")
     arrays = {"w": ws.cpu().numpy()} | {f"noise{i}": n.detach().cpu().numpy() for i, n in enumerate(noises)}
     w_path = out_dir / "projected_w.npz"
-    tmp = out_dir / ".projected_w.tmp.npz"
-    np.savez(tmp, **arrays)
-    tmp.replace(w_path)
+    with atomic_writer(w_path) as f:
+        np.savez(f, **arrays)
     return {"w_path": w_path, "image_path": save_png(to_uint8(image)[0], out_dir / "projected.png"),
             "target_path": save_png(to_uint8(target)[0], out_dir / "target.png"), "loss_history": history}

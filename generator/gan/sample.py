@@ -16,10 +16,8 @@ Command line: python -m generator.gan.cli sample CKPT --seeds 0-99 --out DIR [--
 from __future__ import annotations
 
 import contextlib
-import io
 import itertools
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Callable, Iterable
@@ -27,6 +25,10 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 from PIL import Image
+
+from common.devices import resolve_device
+from common.files import atomic_writer
+from common.seeds import SEED_LIMIT
 
 from .checkpoint import load_generator
 from .networks import Generator
@@ -38,7 +40,7 @@ def seed_filename(seed: int) -> str:
 
 
 def z_from_seed(seed: int, z_dim: int) -> np.ndarray:
-    if not 0 <= seed < 2**32:
+    if not 0 <= seed < SEED_LIMIT:
         raise ValueError(f"seed: must be in [0, 2**32), got {seed}")
     return np.random.RandomState(seed).randn(1, z_dim)
 
@@ -109,14 +111,11 @@ def _random_noise_image(G: Generator, seed: int, psi: float, class_idx, device) 
 
 
 def save_png(array: np.ndarray, path: str | Path) -> Path:
-    """Write one uint8 [H, W, C] image atomically (temp file + os.replace)."""
+    """Write one uint8 [H, W, C] image atomically (common.files)."""
     path = Path(path)
     image = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
+    with atomic_writer(path) as f:
+        image.save(f, format="PNG")
     return path
 
 
@@ -144,7 +143,7 @@ def generate_images(ckpt_path: str | Path, seeds: Iterable[int], out_dir: str | 
     if not math.isfinite(psi):
         raise ValueError(f"psi: must be a finite number, got {psi}")
     seeds = seeds if isinstance(seeds, Sequence) else list(seeds)
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(device)
     G = load_generator(ckpt_path, device)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

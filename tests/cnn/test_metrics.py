@@ -202,3 +202,20 @@ def test_youden_threshold_separates_a_separable_set():
 def test_it_refuses_bad_input(y, s):
     with pytest.raises(ValueError):
         binary_metrics(y, s)
+
+
+def wilson_closed_form(k, n, z=Z95):
+    """The closed form wilson_interval used before it became one scipy call, clamped to [0, 1]."""
+    p = k / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return [max(0.0, centre - half), min(1.0, centre + half)]
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 10, 263, 1000])
+def test_the_scipy_wilson_interval_gives_the_old_closed_forms_numbers(n):
+    for k in range(n + 1):  # 0/n and n/n included: exactly 0 and 1 at the ends, as before
+        assert wilson_interval(k, n) == pytest.approx(wilson_closed_form(k, n), abs=1e-12)
+    assert wilson_interval(0, n)[0] == 0.0 and wilson_interval(n, n)[1] == 1.0
+    assert wilson_interval(0, 0) == [None, None]

@@ -16,8 +16,8 @@ from classifier.cnn.models import (
     create_model,
     lite0_package_path,
     map_in_order,
-    sha256_of,
 )
+from common.files import sha256_of
 
 # EfficientNet-Lite0 as the TensorFlow original defines it (efficientnet_lite_builder.py):
 # (repeats, kernel, stride, expand ratio, output channels) per stage; no squeeze-excite,

@@ -1,4 +1,6 @@
 """export_dataset: the DEST/<label>/<file> layout, squaring and resizing, resuming."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
@@ -64,3 +66,22 @@ def test_size_without_square_is_an_error(media_root, tmp_path):
         call_command("export_dataset", "demo", str(tmp_path / "o"), "--size", "64")
     with pytest.raises(CommandError, match="no dataset named 'nope'"):
         call_command("export_dataset", "nope", str(tmp_path / "o"))
+
+
+def test_every_image_a_folder_import_accepts_reaches_the_classifier(media_root, tmp_path):
+    """A .gif (or any accepted suffix) imported from a folder is exported and then read by the
+    classifier's loader; it used to be skipped there without a word."""
+    from classifier.cnn.data import scan_dirs
+    from common.images import IMAGE_SUFFIXES
+
+    source = tmp_path / "src" / "melanoma"
+    source.mkdir(parents=True)
+    for i, suffix in enumerate(sorted(IMAGE_SUFFIXES)):
+        image = w.make_photo(40, 30, seed=i)
+        image.save(source / f"{i}{suffix}", format=Image.registered_extensions()[suffix])
+    summary = import_folder(path=tmp_path / "src", name="suffixes")
+    assert summary.files == len(IMAGE_SUFFIXES), summary.as_dict()
+    call_command("export_dataset", "suffixes", str(tmp_path / "out"))
+    found = scan_dirs(tmp_path / "out")
+    assert sorted(Path(p).suffix for p, _ in found) == sorted(IMAGE_SUFFIXES)
+    assert {label for _, label in found} == {1}

@@ -5,19 +5,11 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from datasets.models import ImageRecord
-from datasets.services import import_folder, normalise_label
+from datasets.services import import_folder
 from tests.conftest import shared_path
 from tests.datasets import webserver as w
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.mark.parametrize("folder, label", [
-    ("malignantmelanoma", "melanoma"), ("Melanoma", "melanoma"), ("melanocyticnevus", "nevus"),
-    ("nevus", "nevus"), ("naevus", "nevus"), ("Melanocytic_Nevus", "nevus"), ("seborrheic", "seborrheic"),
-])
-def test_folder_names_normalise_to_melanoma_or_nevus(folder, label):
-    assert normalise_label(folder) == label
 
 
 def test_it_imports_the_real_med_node_folder(capsys):

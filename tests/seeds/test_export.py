@@ -135,7 +135,7 @@ def test_the_command_prints_a_summary_and_rejects_bad_flags(tmp_path, published,
     for args, message in [
         (["--runs", "mel,ghost"], "--runs: no run named 'ghost'"),
         (["--runs", "mel", "--seeds", "50-60"], "--runs: 'mel' has no published seeds in 50-60"),
-        (["--runs", "mel", "--seeds", "x"], "--seeds: 'x' is not a seed range"),
+        (["--runs", "mel", "--seeds", "x"], "--seeds: 'x' is not a seed or a range"),
         (["--runs", "mel", "--workers", "0"], "--workers: 0 is not a positive number"),
         (["--runs", "mel", "--base-url", "example.org"], "--base-url: 'example.org' is not an http"),
         (["--runs", "mel", "--out", str(tmp_path / "mine")], "exists and is not a seed-page export"),

@@ -99,8 +99,8 @@ def test_the_profile_keeps_the_counterpart_extra_psi_and_morphs_for_later_ranges
 
 @pytest.mark.parametrize("args, message", [
     (["--run", "ghost", "--seeds", "0-3"], "--run: no run named 'ghost'"),
-    (["--run", "mel", "--seeds", "5-1"], "--seeds: '5-1' must go up"),
-    (["--run", "mel", "--seeds", "a-b"], "--seeds: 'a-b' is not a seed range"),
+    (["--run", "mel", "--seeds", "5-1"], "--seeds: '5-1' runs backwards"),
+    (["--run", "mel", "--seeds", "a-b"], "--seeds: 'a-b' is not a seed or a range"),
     (["--run", "mel", "--seeds", "0-200000"], "--seeds: 200001 seeds in one publication"),
     (["--run", "mel", "--seeds", "0-3", "--psi", "x"], "--psi: 'x' is not a number"),
     (["--run", "mel", "--seeds", "0-3", "--extra-psi", "0.5,9"], "--extra-psi: 9 is outside"),

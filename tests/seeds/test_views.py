@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def published(media_root):
     """mel (melanoma, seeds 0-4, extra psi 0.5, morph 0 -> 1) paired with nev (nevus, seeds 0-2)."""
     make_run("mel", media_root)
-    make_run("nev", media_root, label="Naevus", weights_seed=1)
+    make_run("nev", media_root, label="nevus", weights_seed=1)  # normalised when a run is made
     publish("nev", "0-2")
     return publish("mel", "0-4", "--extra-psi", "0.5", "--morph", "0:1", "--morph-frames", "2",
                    "--counterpart", "nev")

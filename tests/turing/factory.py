@@ -35,10 +35,10 @@ def make_image_dataset(folder: Path, name: str, per_class: int, synthetic: bool 
         for i in range(per_class):
             seed = zlib.crc32(f"{name}{label}{i}".encode())
             size = (64, 64) if synthetic else (80 + 7 * i % 50, 60 + 5 * i % 40)
-            # Folder names as the importers meet them: normalise_label maps them.
+            # Folder names as the importers meet them; rows hold the label the import normalised them to.
             folder_label = {"melanoma": "MalignantMelanoma", "nevus": "naevus"}.get(label, label)
             path = write_image(folder / name / folder_label / f"{i:03d}.png", seed, size, smooth=synthetic)
-            rows.append(ImageRecord(dataset=dataset, no=f"{label}-{i:03d}", label=folder_label, source_path=str(path),
+            rows.append(ImageRecord(dataset=dataset, no=f"{label}-{i:03d}", label=label, source_path=str(path),
                                     status=ImageRecord.Status.OK, width=size[0], height=size[1]))
     ImageRecord.objects.bulk_create(rows)
     return dataset

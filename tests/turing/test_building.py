@@ -166,8 +166,8 @@ def test_without_padding_the_sizes_would_have_told_them_apart(tmp_path, media_ro
     from turing.encoding import encode_square
 
     real, gan = make_sources(tmp_path)
-    a = [len(encode_square(r.image_path(), 48)) for r in real.images.all()]
-    b = [len(encode_square(r.image_path(), 48)) for r in gan.images.all()]
+    a = [len(encode_square(r.image_source(), 48)) for r in real.images.all()]
+    b = [len(encode_square(r.image_source(), 48)) for r in gan.images.all()]
     assert best_threshold_accuracy(a, b) > 0.9
 
 

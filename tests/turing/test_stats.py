@@ -66,3 +66,18 @@ def test_summarise_names_synthetic_as_the_signal():
     assert s["sensitivity_ci"] == pytest.approx(stats.wilson(7, 10))
     assert s["specificity_ci"] == pytest.approx(stats.wilson(6, 10))
     assert not any(isinstance(v, float) and math.isnan(v) for v in s.values())
+
+
+def percentile_by_counting(value, values):
+    """The counting rule percentile() used before it became one scipy call: ties count half."""
+    below = sum(v < value for v in values)
+    equal = sum(v == value for v in values)
+    return 100 * (below + 0.5 * equal) / len(values)
+
+
+@pytest.mark.parametrize("values", [[0.5], [0.1, 0.5, 0.5, 0.9], [0.0, 0.0, 0.0], [0.2, 0.4, 0.6, 0.8, 1.0],
+                                    [i / 19 for i in range(20)]])
+def test_the_scipy_percentile_rank_gives_the_old_counting_rules_numbers(values):
+    for value in values:
+        assert stats.percentile(value, values) == pytest.approx(percentile_by_counting(value, values), abs=1e-12)
+    assert stats.percentile(0.5, []) is None
