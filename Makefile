@@ -1,4 +1,5 @@
-# cansite: `make demo` runs the demo site, `make test` the whole suite. Both build .venv first.
+# cansite: `make demo` runs the demo site, `make lint` the linters, `make test` both of those checks and the
+# whole suite. All build .venv first.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
@@ -10,7 +11,7 @@ PYTEST_ARGS ?=
 
 export REDIS_TEST_URL
 
-.PHONY: demo test test-sqlite test-postgres migrations-check browser bench venv clean
+.PHONY: demo lint test test-sqlite test-postgres migrations-check browser bench venv clean
 
 venv: $(VENV)/.installed
 
@@ -29,8 +30,15 @@ demo: venv
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
 	$(PY) manage.py runserver --noreload 127.0.0.1:$(PORT)
 
-# Everything on SQLite, then the database tests again on PostgreSQL (the pure ML tests once).
-test: venv browser migrations-check test-sqlite test-postgres
+# Lint and import order (ruff), types of the pure packages (mypy), which way imports run (import-linter):
+# all three read pyproject.toml. A wrong arrow fails here, before a test runs.
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/lint-imports
+
+# The linters, then everything on SQLite, then the database tests again on PostgreSQL (the pure ML tests once).
+test: venv lint browser migrations-check test-sqlite test-postgres
 
 # Browser tests drive Debian's headless Chromium (never a browser downloaded by a test tool).
 browser:
@@ -48,7 +56,8 @@ test-sqlite: venv
 	DATABASE_URL=$(SQLITE_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 test-postgres: venv
-	DATABASE_URL=$(POSTGRES_URL) $(PY) -m pytest --ignore=tests/gan --ignore=tests/cnn $(PYTEST_ARGS)
+	DATABASE_URL=$(POSTGRES_URL) $(PY) -m pytest --ignore=tests/gan --ignore=tests/cnn --ignore=generator/gan \
+		--ignore=classifier/cnn --ignore=common $(PYTEST_ARGS)
 
 bench: venv
 	$(PY) bench/import_bench.py

@@ -137,7 +137,7 @@ def main(argv=None) -> None:
         items = scan_dirs(source)
         cache = ImageCache(Path(tmp) / "cache", 224)
         t0 = time.perf_counter()
-        bad, decoded = cache.warm([path for path, _ in items], workers=0)
+        bad, _decoded = cache.warm([path for path, _ in items], workers=0)
         cache_s = time.perf_counter() - t0
         items = [it for it in items if it[0] not in set(bad)]
         print(f"{len(items)} images from {source}; decoded into the cache in {cache_s:.1f} s", flush=True)

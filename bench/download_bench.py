@@ -114,7 +114,8 @@ def write_manifest(path: Path, count: int, port: int, seed: int = 1) -> list[tup
     for i in range(count):
         box = (round(rng.uniform(0.35, 0.65), 3), round(rng.uniform(0.35, 0.65), 3),
                round(rng.uniform(0.3, 0.7), 3), round(rng.uniform(0.3, 0.7), 3))
-        rows.append((f"{i:05d}", "melanoma" if i % 2 else "nevus", box, f"http://{HOSTS[i % len(HOSTS)]}:{port}/{i}.jpg"))
+        url = f"http://{HOSTS[i % len(HOSTS)]}:{port}/{i}.jpg"
+        rows.append((f"{i:05d}", "melanoma" if i % 2 else "nevus", box, url))
     path.write_text("".join(f"{no} {label} {b[0]} {b[1]} {b[2]} {b[3]} {url}\n" for no, label, b, url in rows))
     return rows
 
@@ -130,7 +131,8 @@ def baseline(rows: list[tuple], out: Path) -> tuple[float, float]:
         time.sleep(0.1)
         image = cv2.imdecode(np.frombuffer(requests.get(url, timeout=30).content, np.uint8), cv2.IMREAD_UNCHANGED)
         height, width = image.shape[:2]
-        crop = image[int((y - h / 2) * height):int((y + h / 2) * height), int((x - w / 2) * width):int((x + w / 2) * width)]
+        crop = image[int((y - h / 2) * height):int((y + h / 2) * height),
+                     int((x - w / 2) * width):int((x + w / 2) * width)]
         (out / label).mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(out / label / f"{no}.png"), crop)
 

@@ -11,7 +11,8 @@ Accept: application/json), thinking a random 0.5-1.5 x --think-ms between answer
 --resubmit of its answers (a double click). The run is bounded: --participants, and --max-seconds
 after which everyone stops. Then the stored answers are compared with the acknowledged ones: `lost`
 acknowledged answers not stored, `doubled` stored beyond one per trial or changed by a re-send.
-Target: p99 under 100 ms at 200 participants, zero lost, zero doubled. The last line is one JSON object with the figures.
+Target: p99 under 100 ms at 200 participants, zero lost, zero doubled. The last line is one JSON object
+with the figures.
 """
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""argparse types for numeric flags: a bad value is refused by the parser with the flag's name.
+"""What management commands share: argparse types for numeric flags, and a row looked up by its name.
+
+A bad number is refused by the parser with the flag's name:
 
     parser.add_argument("--limit", type=positive_int)  # --limit 0 -> "argument --limit: must be ..."
 
@@ -10,6 +12,8 @@ from __future__ import annotations
 import argparse
 import math
 from typing import Callable
+
+from django.core.management.base import CommandError
 
 MAX_INT = 2**63 - 1  # the largest number a database integer column holds
 
@@ -36,3 +40,12 @@ non_negative_int = number_type(int, "a whole number >= 0", lambda value: value >
 finite_float = number_type(float, "a finite number")
 positive_float = number_type(float, "a finite number > 0", lambda value: value > 0)
 non_negative_float = number_type(float, "a finite number >= 0", lambda value: value >= 0)
+
+
+def named(rows, name: str, *, flag: str, what: str = "run"):
+    """The row of `rows` (a model's manager or queryset) called `name`, or the command's one-line error
+    naming the flag: `named(TrainingRun.objects, "x", flag="--run")` -> "--run: no run named 'x'"."""
+    row = rows.filter(name=name).first()
+    if row is None:
+        raise CommandError(f"{flag}: no {what} named {name!r}")
+    return row

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "classifier",
     "turing",
     "seeds",
+    "home",  # last: the front page and `manage.py demo`, which depend on every app above
 ]
 
 MIDDLEWARE = [
@@ -218,8 +219,5 @@ TURING_ATTENTION_CATCH = env_int("TURING_ATTENTION_CATCH", 1)  # test-pattern ca
 TURING_FAST_MS = env_int("TURING_FAST_MS", 300)  # answers quicker than this are flagged
 TURING_FAST_SHARE = float(os.environ.get("TURING_FAST_SHARE", "0.2"))  # more fast answers than this: flagged
 # The client address header, read only when BEHIND_PROXY (a client can set any header itself).
-TURING_PROXY_HEADER = os.environ.get("TURING_PROXY_HEADER", "HTTP_X_FORWARDED_FOR") if env_bool("BEHIND_PROXY", False) else ""
-
-# `manage.py demo` runs these in order; each part of the site adds its step.
-DEMO_STEPS = ["datasets.demo.demo_step", "generator.demo.demo_step", "classifier.demo.demo_step",
-              "turing.demo.demo_step", "seeds.demo.demo_step"]
+TURING_PROXY_HEADER = (os.environ.get("TURING_PROXY_HEADER", "HTTP_X_FORWARDED_FOR")
+                       if env_bool("BEHIND_PROXY", False) else "")

@@ -6,10 +6,8 @@ from django.http import HttpResponse
 from django.template import loader
 from django.urls import include, path
 
-from . import views
-
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("home.urls")),
     path("datasets/", include("datasets.urls")),
     path("generator/", include("generator.urls")),
     path("benchmarks/", include("classifier.urls")),

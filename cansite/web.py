@@ -69,6 +69,6 @@ def immutable_file(request, path: Path, content_type: str, etag: str):
     etag = f'"{etag}-{size}"'
     response = get_conditional_response(request, etag=etag)
     if response is None:
-        response = FileResponse(open(path, "rb"), content_type=content_type)
+        response = FileResponse(open(path, "rb"), content_type=content_type)  # noqa: SIM115 (the response closes it)
     response["ETag"], response["Cache-Control"] = etag, IMMUTABLE
     return response

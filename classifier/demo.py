@@ -10,7 +10,7 @@ TESTS = ["DEMO-TEST", "DEMO"]
 
 def demo_step(*, write, epochs: int = 4, repeats: int = 2) -> None:
     setting = services.resolve_settings(epochs=epochs, batch=16, img_size=64)
-    benchmark, experiments = services.create_benchmark(name="demo", train_specs=ROWS, tests=TESTS,
+    _benchmark, experiments = services.create_benchmark(name="demo", train_specs=ROWS, tests=TESTS,
                                                        repeats=repeats, setting=setting)
     todo = [e for e in experiments if services.needs_work(e)]
     write(f"benchmark demo: {len(experiments)} experiments, {len(todo)} to run")

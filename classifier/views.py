@@ -25,9 +25,11 @@ def chosen_table(request) -> dict:
     benchmark = Benchmark.objects.filter(name=text_param(query, "benchmark")).first() or Benchmark.objects.first()
     if benchmark is None:
         return {}
-    return selectors.benchmark_table(benchmark, arch=text_param(query, "arch") or None,
+    # An arch no experiment used, or a reference that is not a row, would show an empty or odd table: ignored.
+    archs = set(Experiment.objects.values_list("arch", flat=True))
+    return selectors.benchmark_table(benchmark, arch=text_param(query, "arch", choices=archs) or None,
                                      max_repeats=int_param(query, "repeats", low=1, high=10_000),
-                                     reference=text_param(query, "reference") or None)
+                                     reference=text_param(query, "reference", choices=benchmark.rows) or None)
 
 
 def dashboard(request):

@@ -41,7 +41,8 @@ def paint_lesion(seed: int, label: str, size: tuple[int, int] = (480, 360)) -> t
     inside = np.hypot(xx - cx, yy - cy) < edge
     colours = [[110, 70, 45]] if label == "nevus" else [[60, 35, 30], [25, 20, 30], [130, 60, 60], [90, 90, 110]]
     blotches = rng.integers(0, len(colours), (height // 24 + 1, width // 24 + 1)).repeat(24, 0).repeat(24, 1)
-    blotchy = Image.fromarray(np.array(colours, np.uint8)[blotches[:height, :width]]).filter(ImageFilter.GaussianBlur(8))
+    painted = Image.fromarray(np.array(colours, np.uint8)[blotches[:height, :width]])
+    blotchy = painted.filter(ImageFilter.GaussianBlur(8))
     pigment = np.asarray(blotchy, np.float32) + rng.normal(0, 6, (height, width, 3))
     image[inside] = pigment[inside]
     picture = Image.fromarray(image.astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.5))

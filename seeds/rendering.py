@@ -1,8 +1,9 @@
 """The torch side of publishing: a run's generator turned into seed images and morph frames.
 
 Imported only by the publishing job (seeds.services.publish imports it inside the function), never by
-the web process. Everything runs in fp32 with the generator's deterministic settings, so a seed gives
-the same pixels on every render.
+the web process. Seeds and frames go through the canonical render of generator.gan.sample (one image
+per forward pass, fp32, exact_fp32 on CUDA), so a seed gives the same pixels on every render,
+whichever batch of the publication it falls in.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import torch
 from common.devices import resolve_device
 from generator.gan.checkpoint import load_generator
 from generator.gan.morph import interpolation_weights, load_w
-from generator.gan.sample import exact_fp32, synthesize, to_uint8
+from generator.gan.sample import render_ws, synthesize, to_uint8
 
 
 class Renderer:
@@ -30,10 +31,6 @@ class Renderer:
     def morph(self, a: int, b: int, *, frames: int, psi: float, noise_mode: str) -> list[np.ndarray]:
         """A straight line in W from seed a to seed b, both ends included (as generator.gan.morph)."""
         w_a, w_b = load_w(self.G, a, psi=psi), load_w(self.G, b, psi=psi)
-        out = []
-        for t in interpolation_weights(frames):
-            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-                torch.manual_seed(0)  # the same noise in every frame: only the content moves
-                with exact_fp32(self.device):
-                    out.append(to_uint8(self.G.synthesis(w_a.lerp(w_b, t), noise_mode=noise_mode))[0])
-        return out
+        # Noise seed 0 in every frame: with random noise only the content moves.
+        return [to_uint8(render_ws(self.G, w_a.lerp(w_b, t), noise_mode=noise_mode, noise_seed=0))[0]
+                for t in interpolation_weights(frames)]

@@ -28,7 +28,7 @@ from .models import NOISE_MODES, Publication, SeedProfile
 
 PSI_RANGE = (-2.0, 2.0)
 MORPH_FRAMES_RANGE = (2, 60)
-BATCH = 8
+BATCH = 8  # seeds rendered between progress writes; each is still rendered alone (the canonical render)
 
 
 class PublishError(ValueError):

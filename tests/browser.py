@@ -97,7 +97,8 @@ def page_problems(page, url: str, widths=WIDTHS) -> list[str]:
         page.wait_for_load_state("networkidle")
         overflow = page.evaluate(OVERFLOW_JS)
         if overflow:
-            problems.append(f"{url} at {width}px: page is {overflow['width']}px wide ({', '.join(overflow['culprits'])})")
+            culprits = ", ".join(overflow["culprits"])
+            problems.append(f"{url} at {width}px: page is {overflow['width']}px wide ({culprits})")
         for src in page.evaluate(BROKEN_IMAGES_JS):
             problems.append(f"{url} at {width}px: image did not load: {src}")
     problems.extend(f"{url}: {error}" for error in dict.fromkeys(errors))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import secrets
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -31,6 +30,7 @@ from datasets.download.imaging import ImageFailure
 from datasets.models import Dataset, ImageRecord
 
 from . import catch, encoding, exposure
+from .tokens import new_token
 from .models import Answer, Feedback, Kind, Truth, TuringImage, TuringSet
 
 CLASSES = (MELANOMA, NEVUS)  # in this order: odd sets get the extra melanoma
@@ -289,7 +289,7 @@ def write_files(drawn: list[list[Drawn]], length: int) -> list[tuple[str, str]]:
     written = []
     for images in drawn:
         for image in images:
-            token = secrets.token_urlsafe(12)
+            token = new_token()
             relative = f"{FILE_DIR}/{token}.jpg"
             image.jpeg = encoding.pad(image.jpeg, length)
             atomic_write_bytes(Path(settings.MEDIA_ROOT) / relative, image.jpeg)

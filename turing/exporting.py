@@ -43,7 +43,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets read as t
 
 
 def csv_cell(value):
-    """A text cell that a spreadsheet would run as a formula (a token may begin with "-"), with a quote
+    """A text cell that a spreadsheet would run as a formula (a dataset or item name, say), with a quote
     put before it (the OWASP CSV injection rule); numbers stay numbers, so -0.3 stays -0.3."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value

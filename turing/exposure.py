@@ -4,8 +4,8 @@ A visitor who finds a test image, or its source, on a labelled public page knows
 - the galleries and thumbnails of a dataset that a live (not archived) set draws from are for staff
   only (`live_source_dataset_ids`, asked by the dataset views);
 - a synthetic image rendered from a seed that a seed page publishes (or a run page's sample grid
-  shows) is never put in a set (the build leaves it out and names it), and a seed page is never published for a seed that a live set's
-  synthetic image was rendered from (`live_synthetic_seeds`, asked by seeds.services).
+  shows) is never put in a set (the build leaves it out and names it), and a seed page is never published
+  for a seed that a live set's synthetic image was rendered from (`live_synthetic_seeds`, asked by seeds.services).
 
 Which run rendered a synthetic image is not recorded on its row, so the match is by what is: its file
 name (`seed0042.png`, as the generator writes it) and its class, against every publication of a run of

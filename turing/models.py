@@ -157,6 +157,9 @@ class StartLog(models.Model):
     class Meta:
         indexes = [models.Index(fields=["key", "created_at"]), models.Index(fields=["created_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.key[:12]} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
 
 class Answer(models.Model):
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="answers")
@@ -177,6 +180,9 @@ class Answer(models.Model):
             models.CheckConstraint(condition=Q(confidence__isnull=True) | Q(confidence__gte=1, confidence__lte=3),
                                    name="confidence_1_to_3"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id} #{self.position}: {self.answer}"
 
     @property
     def correct(self) -> bool:

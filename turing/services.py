@@ -10,7 +10,6 @@ is logged per start and deleted after the window; counting and inserting are one
 from __future__ import annotations
 
 import random
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,6 +21,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from .models import Answer, Kind, Participant, Profile, Showing, StartLog, Truth, TuringSet
+from .tokens import new_token
 
 SESSION_KEY = "turing"
 MIN_REPEAT_GAP = 3  # an attention repeat comes at least this many trials after the first showing
@@ -107,7 +107,7 @@ def start_participant(*, turing_set: TuringSet, ip: str, profile: str = "", year
     order = draw_order(ids, settings.TURING_ATTENTION_REPEATS, rng or random.SystemRandom(), catch_ids)
     with transaction.atomic():
         log_start(ip, now)
-        participant = Participant.objects.create(public_id=secrets.token_urlsafe(12), turing_set=turing_set,
+        participant = Participant.objects.create(public_id=new_token(), turing_set=turing_set,
                                                  profile=profile, years=years, order=order, last_seen=now)
         Showing.objects.bulk_create(new_showings(participant))
     return participant
@@ -116,7 +116,7 @@ def start_participant(*, turing_set: TuringSet, ip: str, profile: str = "", year
 def new_showings(participant: Participant) -> list[Showing]:
     """One fresh random token per trial: a repeat's second showing gets its own, unlike its first."""
     return [Showing(participant=participant, position=position, image_id=image_id,
-                    token=secrets.token_urlsafe(12)) for position, image_id in enumerate(participant.order)]
+                    token=new_token()) for position, image_id in enumerate(participant.order)]
 
 
 def remember(session, participant: Participant) -> None:

@@ -75,8 +75,8 @@ def stratified_split(items, fraction: float, seed: int):
 
 def decode_resized(path: str, size: int) -> np.ndarray:
     """Decode an image to RGB and resize it (not crop) to size x size: HWC uint8."""
-    with Image.open(path) as im:
-        im = im.convert("RGB").resize((size, size), Image.BILINEAR)
+    with Image.open(path) as src:
+        im = src.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
         return np.asarray(im, dtype=np.uint8).copy()
 
 
@@ -92,6 +92,7 @@ class ImageCache:
         st = os.stat(path)
         key = f"{Path(path).resolve()}|{self.size}|{st.st_mtime_ns}|{st.st_size}"
         digest = hashlib.sha1(key.encode()).hexdigest()
+        assert self.dir is not None, "file_for needs a cache folder (root=None keeps nothing)"
         return self.dir / digest[:2] / f"{digest}.npy"
 
     def get(self, path: str) -> np.ndarray:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +58,7 @@ def load_model(checkpoint_path, device="cpu"):
     return model, norm, ckpt
 
 
-def _items(images) -> list[tuple[str, int | None]]:
+def _items(images) -> Sequence[tuple[str, int | None]]:
     """A labelled folder (or list of folders), image paths, or (path, label) pairs."""
     if isinstance(images, (str, Path)):
         return scan_dirs(images)
@@ -100,8 +101,8 @@ def evaluate(checkpoint_path, images, *, batch: int = 64, device: str = "auto",
              workers: int = 0, cache_dir=None, progress_fn=None) -> dict:
     """Metrics of a checkpoint on labelled images, at 0.5 and at its Youden threshold.
 
-    Arguments as ``predict``, plus ``progress_fn`` (called per decoded image and per batch). Returns {"n", "checkpoint", "youden_threshold",
-    "threshold_source", "at_05" (threshold 0.5), "at_youden" (None when the checkpoint
+    Arguments as ``predict``, plus ``progress_fn`` (called per decoded image and per batch). Returns {"n",
+    "checkpoint", "youden_threshold", "threshold_source", "at_05" (threshold 0.5), "at_youden" (None when the checkpoint
     has no threshold), "predictions": [{"path", "label", "prob"}]}; each "at_*" is
     ``metrics.binary_metrics``'s dict. (Keys avoid dots so templates can read them.)
     """

@@ -24,6 +24,7 @@ the dicts can go straight into a JSON column.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from scipy.stats import binomtest, norm, rankdata
@@ -126,7 +127,7 @@ def binary_metrics(y_true, y_score, threshold: float = 0.5) -> dict:
     fp = int(np.sum(pred & (y == 0)))
     tn = int(np.sum(~pred & (y == 0)))
     fn = int(np.sum(~pred & (y == 1)))
-    out = {"n": int(len(y)), "n_pos": tp + fn, "n_neg": tn + fp, "threshold": float(threshold),
+    out: dict[str, Any] = {"n": int(len(y)), "n_pos": tp + fn, "n_neg": tn + fp, "threshold": float(threshold),
            "tp": tp, "fp": fp, "tn": tn, "fn": fn}
     out.update(_auc_fields(y, s))
     for name, k, n in (("acc", tp + tn, len(y)), ("sens", tp, tp + fn), ("spec", tn, tn + fp),
@@ -146,7 +147,7 @@ def delong_test(y_true, score_a, score_b) -> dict:
     y = _labels(y_true)
     aucs, cov = delong_auc_cov(y, np.vstack([_scores(score_a, len(y)), _scores(score_b, len(y))]))
     diff = float(aucs[0] - aucs[1])
-    out = {"auc_a": float(aucs[0]), "auc_b": float(aucs[1]), "diff": diff,
+    out: dict[str, Any] = {"auc_a": float(aucs[0]), "auc_b": float(aucs[1]), "diff": diff,
            "se": None, "diff_ci": [None, None], "z": None, "p": None}
     if cov is None:
         return out

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import timm
 import torch
@@ -119,16 +120,17 @@ def load_weights_file(model: nn.Module, path: str | Path) -> StartWeights:
     state, norm = _state_dict_from_file(path)
     state = {k.removeprefix("module."): v for k, v in state.items()}
     own = model.state_dict()
-    head = model.pretrained_cfg.get("classifier", "classifier")
+    pretrained = cast("dict[str, Any]", model.pretrained_cfg)  # timm sets it on every model it creates
+    head = pretrained.get("classifier", "classifier")
     skipped = {k for k, v in state.items() if k.startswith(head + ".") and k in own and v.shape != own[k].shape}
     state = {k: v for k, v in state.items() if k not in skipped}
     missing, unexpected = model.load_state_dict(state, strict=False)
     bad_missing = [k for k in missing if not (k.startswith(head + ".") or k.endswith("num_batches_tracked"))]
     if unexpected or bad_missing:
-        raise ValueError(f"{path} does not fit {model.pretrained_cfg.get('architecture')}: "
+        raise ValueError(f"{path} does not fit {pretrained.get('architecture')}: "
                          f"missing {bad_missing[:5]}, unexpected {unexpected[:5]}")
-    mean = tuple(norm["mean"]) if norm else tuple(model.pretrained_cfg.get("mean", IMAGENET_MEAN))
-    std = tuple(norm["std"]) if norm else tuple(model.pretrained_cfg.get("std", IMAGENET_STD))
+    mean = tuple(norm["mean"]) if norm else tuple(pretrained.get("mean", IMAGENET_MEAN))
+    std = tuple(norm["std"]) if norm else tuple(pretrained.get("std", IMAGENET_STD))
     return StartWeights("file", str(path.resolve()), sha256_of(path), mean, std)
 
 
@@ -141,7 +143,8 @@ def create_model(arch: str = LITE0_ARCH, weights: str | None = LITE0_WEIGHTS,
     if weights == LITE0_WEIGHTS:
         if arch != LITE0_ARCH:
             raise ValueError(f"weights {LITE0_WEIGHTS!r} fit arch {LITE0_ARCH!r} only, not {arch!r}")
-        model = timm.create_model(arch, pretrained=False, num_classes=1000)
+        # Any: reset_classifier and pretrained_cfg are timm's, not nn.Module's.
+        model: Any = timm.create_model(arch, pretrained=False, num_classes=1000)
         start = load_lite0_imagenet(model)
         if num_classes != 1000:  # 1000 keeps the ImageNet head, for checking the weights
             model.reset_classifier(num_classes)
@@ -172,6 +175,9 @@ class Normalize(nn.Module):
         super().__init__()
         self.register_buffer("shift", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1) * 255.0)
         self.register_buffer("scale", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1) * 255.0)
+
+    shift: torch.Tensor  # buffers, declared for the type checker (register_buffer makes them)
+    scale: torch.Tensor
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x.float() - self.shift) / self.scale

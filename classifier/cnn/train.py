@@ -117,7 +117,7 @@ def _build(cfg: TrainConfig, device: torch.device, steps_total: int):
     torch.manual_seed(cfg.seed)  # the new classifier head's initial weights
     model, start = create_model(cfg.arch, cfg.weights, num_classes=len(CLASSES))
     # channels_last is faster for these depthwise convolutions on CUDA and on the CPU.
-    model.to(device=device, memory_format=torch.channels_last)
+    model.to(device=device, memory_format=torch.channels_last)  # type: ignore[call-overload]  # stubs lack this pair
     opt = OPTIMIZERS[cfg.optimizer](model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = None
     if cfg.recipe == "strong":  # stepped per batch, so the curve does not depend on epochs

@@ -183,7 +183,7 @@ class AdaController:
     def __init__(self, *, p: float = 0.0, target: float | None = 0.6, interval: int = 4,
                  kimg: float = 500.0, batch: int = 16):
         self.p, self.target, self.interval, self.kimg, self.batch = float(p), target, interval, kimg, batch
-        self.sign_sum = 0.0
+        self.sign_sum: float | torch.Tensor = 0.0  # a tensor once logits arrive: summed on the device
         self.count = 0.0
 
     def accumulate(self, real_logits: torch.Tensor) -> None:

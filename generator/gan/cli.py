@@ -183,7 +183,9 @@ def _sample_parser(sub) -> None:
     p.add_argument("--psi", type=float, default=1.0, help="truncation psi (default: %(default)s)")
     p.add_argument("--noise-mode", default="const", choices=NOISE_MODES, help="noise inputs (default: %(default)s)")
     p.add_argument("--class-idx", type=int, default=None, help="class for conditional models (default: none)")
-    p.add_argument("--batch-size", type=_positive_int, default=16, help="images per batch (default: %(default)s)")
+    p.add_argument("--batch-size", type=_positive_int, default=16,
+                   help="images between progress reports; each image is still rendered alone, so this never "
+                        "changes a byte (default: %(default)s)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
 
 

@@ -147,7 +147,8 @@ class TrainConfig:
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
             raise ConfigError(f"betas: must be two values in [0, 1), got {self.betas}")
         if self.mixed_precision not in MIXED_PRECISION_CHOICES:
-            raise ConfigError(f"mixed_precision: must be one of {MIXED_PRECISION_CHOICES}, got {self.mixed_precision!r}")
+            raise ConfigError(f"mixed_precision: must be one of {MIXED_PRECISION_CHOICES}, "
+                              f"got {self.mixed_precision!r}")
         if not self.grid_seeds or any(not 0 <= s < SEED_LIMIT for s in self.grid_seeds):
             raise ConfigError("grid_seeds: need at least one seed, each in [0, 2**32)")
         return self

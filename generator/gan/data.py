@@ -33,14 +33,14 @@ def _images_in(folder: Path) -> list[Path]:
 
 def load_image(path: str | Path, resolution: int, channels: int = 3) -> np.ndarray:
     """uint8 [H, W, C] at the given resolution."""
-    with Image.open(path) as im:
-        im = im.convert("RGB" if channels == 3 else "L")
+    with Image.open(path) as src:
+        im = src.convert("RGB" if channels == 3 else "L")
         w, h = im.size
         if w != h:
             side = min(w, h)
             im = im.crop(((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side))
         if im.size != (resolution, resolution):
-            im = im.resize((resolution, resolution), Image.LANCZOS)
+            im = im.resize((resolution, resolution), Image.Resampling.LANCZOS)
         array = np.array(im, dtype=np.uint8)  # a writable copy: torch warns about read-only arrays
     return array[:, :, None] if array.ndim == 2 else array
 
@@ -85,7 +85,8 @@ class InfiniteBatchSampler:
                  rank: int = 0, world_size: int = 1, group: int = 1):
         self.rows = shard_rows(batch, rank, world_size, group if world_size > 1 else 1)
         self.size, self.batch, self.seed, self.start_batch = size, batch, seed, start_batch
-        self._epoch, self._perm = -1, None
+        self._epoch = -1  # no epoch yet: the first position draws a permutation
+        self._perm: list[int] = []
 
     def _index(self, position: int) -> int:
         epoch, offset = divmod(position, self.size)

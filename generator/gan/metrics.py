@@ -15,7 +15,9 @@ a file you trust.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -77,11 +79,11 @@ class RandomConvFeatures(nn.Module):
         super().__init__()
         gen = torch.Generator().manual_seed(seed)
         widths = [3, 32, 64, 128, 256]
-        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, stride=2, padding=1) for a, b in zip(widths, widths[1:]))
+        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, stride=2, padding=1) for a, b in itertools.pairwise(widths))
         with torch.no_grad():
-            for conv in self.convs:
+            for conv in cast("list[nn.Conv2d]", self.convs):
                 conv.weight.copy_(torch.randn(conv.weight.shape, generator=gen) * (2 / conv.weight[0].numel()) ** 0.5)
-                conv.bias.zero_()
+                conv.bias.zero_()  # type: ignore[union-attr]  # Conv2d built with a bias
         self.size = size
         self.requires_grad_(False)
 

@@ -24,7 +24,7 @@ from common.files import atomic_writer
 
 from .checkpoint import load_generator
 from .networks import Generator
-from .sample import class_tensor, exact_fp32, save_png, seeds_to_z, to_uint8
+from .sample import class_tensor, render_ws, save_png, seeds_to_z, to_uint8
 
 
 def is_seed(source) -> bool:
@@ -81,10 +81,8 @@ def morph(ckpt_path, source, target, out_dir, *, frames: int = 30, psi: float = 
     out_dir.mkdir(parents=True, exist_ok=True)
     arrays, paths = [], []
     for i, t in enumerate(weights):
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(0)  # the same random noise in every frame
-            with exact_fp32(device):
-                image = to_uint8(G.synthesis(w_a.lerp(w_b, t), noise_mode=noise_mode))[0]
+        # Noise seed 0 in every frame: with random noise only the content moves.
+        image = to_uint8(render_ws(G, w_a.lerp(w_b, t), noise_mode=noise_mode, noise_seed=0))[0]
         arrays.append(image)
         paths.append(save_png(image, out_dir / f"frame{i:04d}.png"))
         if progress_fn is not None:

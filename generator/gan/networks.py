@@ -22,11 +22,13 @@ R1 and path length regularisation need.
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import inference
 from .config import GANConfig
 from .distributed import draw_rows
 
@@ -162,6 +164,8 @@ class ModulatedConv2d(nn.Module):
 class SynthesisLayer(nn.Module):
     """Modulated 3x3 conv + per-pixel noise with a learned strength + bias + leaky ReLU."""
 
+    noise_const: torch.Tensor  # a buffer (register_buffer), declared for the type checker
+
     def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, *, up: bool = False,
                  clamp: float | None = None):
         super().__init__()
@@ -230,6 +234,8 @@ class SynthesisBlock(nn.Module):
 class MappingNetwork(nn.Module):
     """z (and an optional class) -> w through an MLP; keeps a running mean of w for truncation."""
 
+    w_avg: torch.Tensor  # a buffer (register_buffer), declared for the type checker
+
     def __init__(self, cfg: GANConfig):
         super().__init__()
         self.cfg = cfg
@@ -270,14 +276,21 @@ class SynthesisNetwork(nn.Module):
             SynthesisBlock(cfg.channels(res // 2) if res > 4 else 0, cfg.channels(res), cfg, res)
             for res in resolutions)
 
-    def forward(self, ws: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
+    def forward(self, ws: torch.Tensor, noise_mode: str = "random", *, fast: bool | None = None) -> torch.Tensor:
+        """fast (default: one image without autograd) takes inference.py's batch-one path; False
+        keeps the training maths (the benchmark's baseline)."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode: must be one of {NOISE_MODES}, got {noise_mode!r}")
+        if fast is None:
+            fast = ws.shape[0] == 1 and not torch.is_grad_enabled()
+        if fast:
+            return inference.synthesize_one(self, ws, noise_mode, upsample2x)
         x = img = None
         w_idx = 0
-        for block in self.blocks:
+        for block in cast("list[SynthesisBlock]", self.blocks):
             x, img = block(x, img, ws.narrow(1, w_idx, block.num_conv + 1), noise_mode)
             w_idx += block.num_conv
+        assert img is not None  # every config has at least the 4 px block
         return img
 
     def noise_buffers(self) -> list[torch.Tensor]:
@@ -317,7 +330,8 @@ class DiscriminatorBlock(nn.Module):
 
     def __init__(self, in_channels: int, tmp_channels: int, out_channels: int, cfg: GANConfig):
         super().__init__()
-        down, kw = ("stride" if cfg.d_architecture >= 2 else "half"), {"clamp": cfg.conv_clamp}
+        down = "stride" if cfg.d_architecture >= 2 else "half"
+        kw: dict[str, Any] = {"clamp": cfg.conv_clamp}
         self.fromrgb = (EqualConv2d(cfg.img_channels, tmp_channels, 1, activate=True, **kw)
                         if in_channels == 0 else None)
         self.conv0 = EqualConv2d(tmp_channels, tmp_channels, 3, activate=True, **kw)
@@ -379,7 +393,8 @@ class Discriminator(nn.Module):
         self.fc = EqualLinear(c4 * 16, c4, activate=True)
         cmap_dim = c4 if cfg.num_classes else 1
         self.out = EqualLinear(c4, cmap_dim)
-        self.embed = self.mapping = None
+        self.embed: EqualLinear | None = None
+        self.mapping: ClassMapping | None = None
         if cfg.num_classes and cfg.d_architecture >= 2:
             self.mapping = ClassMapping(cfg.num_classes, cmap_dim, cfg.d_mapping_layers, cfg.mapping_lr_mul)
         elif cfg.num_classes:
@@ -387,9 +402,10 @@ class Discriminator(nn.Module):
         self.frozen_layers = 0
 
     def forward(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        x = None
+        x: torch.Tensor | None = None  # the first block starts from the image (it holds fromRGB)
         for block in self.blocks:
             x = block(x, img)
+        assert x is not None  # every config has at least one block
         if self.cfg.mbstd_channels:
             x = minibatch_std(x, self.cfg.mbstd_group, self.cfg.mbstd_channels)
         x = self.fc(self.conv(x).flatten(1))
@@ -401,12 +417,13 @@ class Discriminator(nn.Module):
         if self.mapping is not None:
             cmap = self.mapping(c).to(x.dtype)
         else:
+            assert self.embed is not None  # classes without a mapping: the older one-layer embedding
             cmap = self.embed(F.one_hot(c.long(), self.cfg.num_classes).to(x.dtype))
         return (x * cmap).sum(dim=1, keepdim=True) / math.sqrt(cmap.shape[1])
 
     def block_layers(self) -> list[nn.Module]:
         """The layers `freeze` counts (see the class docstring)."""
-        return [layer for block in self.blocks for layer in block.layers()]
+        return [layer for block in cast("list[DiscriminatorBlock]", self.blocks) for layer in block.layers()]
 
     def layers(self) -> list[nn.Module]:
         """Every parameterised layer from the input on: the block layers, the epilogue, the class head."""

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Callable
+from typing import Callable, cast
 
 import numpy as np
 import torch
@@ -38,7 +38,7 @@ from common.files import atomic_writer
 
 from .checkpoint import load_discriminator, load_generator
 from .data import load_image
-from .networks import Discriminator, Generator
+from .networks import Discriminator, Generator, SynthesisLayer
 from .sample import class_tensor, save_png, to_uint8
 
 
@@ -52,7 +52,7 @@ def discriminator_features(D: Discriminator, img: torch.Tensor) -> list[torch.Te
 
 
 def perceptual_distance(feats_a: list[torch.Tensor], feats_b: list[torch.Tensor]) -> torch.Tensor:
-    return sum((a - b).square().sum(dim=1).mean() for a, b in zip(feats_a, feats_b))
+    return cast(torch.Tensor, sum((a - b).square().sum(dim=1).mean() for a, b in zip(feats_a, feats_b)))
 
 
 def multiscale_l2(a: torch.Tensor, b: torch.Tensor, scales: int = 3) -> torch.Tensor:
@@ -100,7 +100,7 @@ def _free_noise(G: Generator, seed: int) -> list[torch.Tensor]:
     """Make each layer's const noise a trainable tensor, starting from seeded N(0, 1)."""
     gen = torch.Generator().manual_seed(seed)
     noises = []
-    for layer in (m for m in G.synthesis.modules() if hasattr(m, "noise_const")):
+    for layer in (m for m in G.synthesis.modules() if isinstance(m, SynthesisLayer)):
         fresh = torch.randn(layer.noise_const.shape, generator=gen).to(layer.noise_const.device)
         layer.noise_const = fresh.requires_grad_(True)
         noises.append(layer.noise_const)

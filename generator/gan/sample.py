@@ -7,6 +7,13 @@ noise_mode "const" uses the noise images stored in the checkpoint (the same
 picture every time), "random" draws noise from a generator seeded with the seed
 (so it is reproducible too), "none" leaves noise out.
 
+The canonical render (`render_seed`, `render_ws`): each image is mapped and
+synthesised in its own forward pass (a batch of one), in fp32 without autocast,
+with `exact_fp32` on CUDA. A batched convolution may round differently from a
+single one, so this is what makes a seed's bytes independent of its batch
+neighbours, the batch size and the thread count. `synthesize`, `generate_images`,
+morphs, the seed publications and the run grid all render through it.
+
     paths = generate_images("ckpt.pt", range(0, 2501), "out/", psi=0.7)
     # out/seed0000.png ... out/seed2500.png
 
@@ -84,30 +91,58 @@ def exact_fp32(device: torch.device):
          torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark) = saved
 
 
-@torch.no_grad()
-def synthesize(G: Generator, seeds: list[int], *, psi: float = 1.0, noise_mode: str = "const",
-               class_idx: int | None = None) -> np.ndarray:
-    """uint8 images [N, H, W, C] for the seeds, in fp32 (same numbers on every run)."""
+@contextlib.contextmanager
+def canonical_context(device: torch.device, noise_seed: int):
+    """Everything the canonical render fixes besides the batch of one: no autocast (fp32),
+    `exact_fp32` on CUDA, no autograd, and the torch RNG seeded for this image only (random noise
+    is then a function of the seed; the caller's RNG state is restored afterwards)."""
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(torch.no_grad())
+        stack.enter_context(torch.autocast(device.type, enabled=False))
+        stack.enter_context(exact_fp32(device))
+        stack.enter_context(torch.random.fork_rng(devices=[device] if device.type == "cuda" else []))
+        torch.manual_seed(noise_seed)
+        yield
+
+
+def render_ws(G: Generator, ws: torch.Tensor, *, noise_mode: str = "const", noise_seed: int = 0) -> torch.Tensor:
+    """The canonical synthesis of ONE image from styles ws [1, num_ws, w_dim]: float [1, C, H, W].
+
+    Every image this project publishes comes from here (seeds, psi strips, morph frames, the run
+    grid): one image per forward pass, because a batched convolution may round differently from a
+    single one (oneDNN picks its kernels by shape and CPU), and then a seed's pixels would depend
+    on its batch neighbours.
+    """
+    if ws.shape[0] != 1:
+        raise ValueError(f"ws: the canonical render takes one image, got a batch of {ws.shape[0]}")
+    device = ws.device
+    with canonical_context(device, noise_seed):
+        return G.synthesis(ws.float(), noise_mode=noise_mode)
+
+
+def render_seed(G: Generator, seed: int, *, psi: float = 1.0, noise_mode: str = "const",
+                class_idx: int | None = None) -> torch.Tensor:
+    """The canonical render of one seed: z = RandomState(seed).randn(1, z_dim) mapped alone, then
+    `render_ws` with the noise seeded by the seed. Float [1, C, H, W], before quantisation."""
     device = next(G.parameters()).device
-    with exact_fp32(device):
-        return _synthesize(G, seeds, psi, noise_mode, class_idx, device)
+    with canonical_context(device, seed):
+        z = seeds_to_z([seed], G.cfg.z_dim, device)
+        ws = G.broadcast(G.mapping(z, class_tensor(G, 1, class_idx, device), psi=psi))
+    return render_ws(G, ws, noise_mode=noise_mode, noise_seed=seed)
 
 
-def _synthesize(G: Generator, seeds: list[int], psi: float, noise_mode: str, class_idx, device) -> np.ndarray:
-    if noise_mode != "random":
-        z = seeds_to_z(seeds, G.cfg.z_dim, device)
-        return to_uint8(G(z, class_tensor(G, len(seeds), class_idx, device), psi=psi, noise_mode=noise_mode))
-    out = []
-    for seed in seeds:  # one at a time so each image's noise depends on its own seed only
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(seed)
-            out.append(_random_noise_image(G, seed, psi, class_idx, device))
-    return np.concatenate(out)
+def render_seeds(G: Generator, seeds: Iterable[int], *, psi: float = 1.0, noise_mode: str = "const",
+                 class_idx: int | None = None) -> torch.Tensor:
+    """Float images [N, C, H, W] of the seeds, each rendered alone by `render_seed`."""
+    return torch.cat([render_seed(G, s, psi=psi, noise_mode=noise_mode, class_idx=class_idx) for s in seeds])
 
 
-def _random_noise_image(G: Generator, seed: int, psi: float, class_idx, device) -> np.ndarray:
-    z = seeds_to_z([seed], G.cfg.z_dim, device)
-    return to_uint8(G(z, class_tensor(G, 1, class_idx, device), psi=psi, noise_mode="random"))
+def synthesize(G: Generator, seeds: Iterable[int], *, psi: float = 1.0, noise_mode: str = "const",
+               class_idx: int | None = None) -> np.ndarray:
+    """uint8 images [N, H, W, C] for the seeds: the canonical render, so a seed's bytes do not depend
+    on which other seeds are passed with it, the thread count or the command that asks."""
+    return np.concatenate([to_uint8(render_seed(G, s, psi=psi, noise_mode=noise_mode, class_idx=class_idx))
+                           for s in seeds])
 
 
 def save_png(array: np.ndarray, path: str | Path) -> Path:
@@ -136,7 +171,9 @@ def generate_images(ckpt_path: str | Path, seeds: Iterable[int], out_dir: str | 
                     device=None, progress_fn: Callable[[dict], None] | None = None) -> list[Path]:
     """Write seedNNNN.png for each seed into out_dir; returns the paths in seed order.
 
-    progress_fn({"done": n, "total": N}) is called after each batch.
+    batch_size is how many images are rendered between progress reports: every image is still
+    rendered alone (see `render_ws`), so it never changes a byte. progress_fn({"done": n, "total": N})
+    is called after each batch.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size: must be >= 1, got {batch_size}")

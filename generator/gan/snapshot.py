@@ -282,7 +282,7 @@ def checkpoint_payload(snap: Snapshot, *, train_cfg, kimg: float, labels: list[s
     return {"gan_config": asdict(snap.gan_cfg), "train_config": asdict(train_cfg), "labels": list(labels),
             "G": snap.G, "D": snap.D, "G_ema": snap.G_ema,
             "augment": {"p": snap.augment_p, "sign_sum": 0.0, "count": 0.0},
-            "counters": {"step": 0, "images_seen": int(round(kimg * 1000)), "kimg": kimg}, "source": source}
+            "counters": {"step": 0, "images_seen": round(kimg * 1000), "kimg": kimg}, "source": source}
 
 
 def augment_probability(pipe) -> float:

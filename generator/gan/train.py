@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 
 from . import distributed as ddp
@@ -57,7 +58,7 @@ from .loss import (
 )
 from .networks import Discriminator, Generator
 from .recipe import adam_settings
-from .sample import image_grid, save_png, seeds_to_z, to_uint8
+from .sample import image_grid, save_png, synthesize
 
 ProgressFn = Callable[[dict], None]
 AbortFn = Callable[[], bool]
@@ -108,7 +109,7 @@ def build_run(train_cfg: TrainConfig, gan_cfg: GANConfig, dataset: ImageFolder, 
     G, D = Generator(gan_cfg), Discriminator(gan_cfg)
     G_ema = Generator(gan_cfg)
     G_ema.load_state_dict(G.state_dict())
-    G, D, G_ema = (m.to(env.device) for m in (G, D, G_ema))
+    G, D, G_ema = G.to(env.device), D.to(env.device), G_ema.to(env.device)
     G_ema.eval().requires_grad_(False)
     adam = adam_settings(train_cfg)
     ada = AdaController(p=train_cfg.augment_p, target=train_cfg.ada_target, interval=train_cfg.ada_interval,
@@ -261,7 +262,8 @@ def update_ema(run: Run) -> None:
     if cfg.ema_rampup is not None:  # None on a fine-tune: its weights are trained already
         ema_images = min(ema_images, run.images_seen * cfg.ema_rampup)
     beta = 0.5 ** (cfg.batch / max(ema_images, 1e-8))
-    ema_params, params = list(run.G_ema.parameters()), list(run.G.parameters())
+    ema_params: list[torch.Tensor] = list(run.G_ema.parameters())
+    params: list[torch.Tensor] = list(run.G.parameters())
     torch._foreach_lerp_(ema_params, params, 1.0 - beta)
     for b_ema, b in zip(run.G_ema.buffers(), run.G.buffers()):
         b_ema.copy_(b)
@@ -286,12 +288,12 @@ def train_step(run: Run, reals: torch.Tensor, c) -> None:
 
 @torch.no_grad()
 def save_grid(run: Run, path: Path) -> Path:
-    """Fixed seeds through G_ema in fp32 and const noise: comparable across checkpoints."""
-    seeds = list(run.train_cfg.grid_seeds)
-    z = seeds_to_z(seeds, run.gan_cfg.z_dim, run.env.device)
+    """Fixed seeds through G_ema by the canonical render (one image per pass, fp32, const noise):
+    comparable across checkpoints, and each tile is the image `generate` writes for that seed."""
     classes = run.gan_cfg.num_classes
-    c = torch.arange(len(seeds), device=run.env.device) % classes if classes else None
-    return save_png(image_grid(to_uint8(run.G_ema(z, c, noise_mode="const"))), path)
+    tiles = [synthesize(run.G_ema, [seed], noise_mode="const", class_idx=i % classes if classes else None)
+             for i, seed in enumerate(run.train_cfg.grid_seeds)]
+    return save_png(image_grid(np.concatenate(tiles)), path)
 
 
 def consolidate_ada(run: Run) -> None:
@@ -322,7 +324,7 @@ class Reporter:
     def __init__(self, run: Run, progress_fn: ProgressFn | None):
         self.run, self.progress_fn = run, progress_fn
         self.last_time, self.last_images = time.monotonic(), run.images_seen
-        self.sec_per_kimg = None
+        self.sec_per_kimg: float | None = None
 
     def report(self, status: str = "running", **extra) -> dict:
         run, now = self.run, time.monotonic()

@@ -83,7 +83,7 @@ def crawl(browser, base: str, also=()) -> tuple[list[str], list[str]]:
             continue  # exports, images: answered, that is all a link needs
         page = context.new_page()
         failed = []  # what a "Failed to load resource" console error does not name: the resource
-        page.on("response", lambda r, failed=failed: failed.append(f"{r.url} answered HTTP {r.status}")
+        page.on("response", lambda r, failed=failed, url=url: failed.append(f"{r.url} answered HTTP {r.status}")
                 if r.status >= 400 and r.url != url else None)
         problems += page_problems(page, url)
         problems += card_problems(page, url)

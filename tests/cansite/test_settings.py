@@ -15,7 +15,8 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 def test_production_settings_pass_the_deploy_check():
     result = manage("check", "--deploy", "--fail-level", "WARNING", DEBUG="false",
-                    SECRET_KEY="x7#k2!pQ9v$Lm3@tR8wZ1&cY6^bN4*hJ0-sD5+fGq8%Wn2(Ee7)Ty4~Ui9_Oa1", ALLOWED_HOSTS="cansite.example.org")
+                    SECRET_KEY="x7#k2!pQ9v$Lm3@tR8wZ1&cY6^bN4*hJ0-sD5+fGq8%Wn2(Ee7)Ty4~Ui9_Oa1",
+                    ALLOWED_HOSTS="cansite.example.org")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 

@@ -19,8 +19,9 @@ from classifier.cnn.data import (
 )
 
 
-def make_folder(root, counts={"melanoma": 3, "nevus": 4}, size=(40, 30)):
+def make_folder(root, counts=None, size=(40, 30)):
     """ROOT/<label>/img<i>.png with distinct solid colours; returns ROOT."""
+    counts = counts or {"melanoma": 3, "nevus": 4}
     for label, n in counts.items():
         (root / label).mkdir(parents=True, exist_ok=True)
         for i in range(n):
@@ -42,7 +43,7 @@ def test_it_unites_folders_and_ignores_others_with_a_warning(tmp_path, caplog):
 def test_a_stratified_split_keeps_the_class_shares():
     items = [(f"m{i}", 1) for i in range(70)] + [(f"n{i}", 0) for i in range(100)]
     rest, held = stratified_split(items, 0.3, seed=1)
-    assert (sum(l for _, l in held), len(held), len(rest)) == (21, 51, 119)
+    assert (sum(label for _, label in held), len(held), len(rest)) == (21, 51, 119)
     assert stratified_split(items, 0.3, seed=1) == (rest, held) != stratified_split(items, 0.3, seed=2)
 
 

@@ -99,9 +99,9 @@ def test_import_manifest_names_a_folder_given_as_the_file(tmp_path):
 
 def test_import_folder_names_a_path_that_is_not_a_folder(tmp_path):
     (tmp_path / "file.jpg").write_bytes(b"x")
-    with pytest.raises(CommandError, match="file.jpg: not a folder"):
+    with pytest.raises(CommandError, match=r"file.jpg: not a folder"):
         call_command("import_folder", str(tmp_path / "file.jpg"), "--name", "x")
-    with pytest.raises(CommandError, match="dataset name '../x'"):
+    with pytest.raises(CommandError, match=r"dataset name '../x'"):
         call_command("import_folder", str(tmp_path), "--name", "../x")
     assert not Dataset.objects.exists()
 

@@ -107,7 +107,8 @@ def test_http_errors_retry_only_when_worth_it(server, media_root):
     started = time.monotonic()
     run(dataset)
     missing.refresh_from_db(), flaky.refresh_from_db(), busy.refresh_from_db()
-    assert (missing.status, missing.failure_reason, missing.http_status, missing.attempts) == ("failed", "http-404", 404, 1)
+    assert (missing.status, missing.failure_reason, missing.http_status,
+            missing.attempts) == ("failed", "http-404", 404, 1)
     assert server.hits["/missing.jpg"] == 1, "no retry on a 404"
     assert (flaky.status, flaky.attempts, flaky.http_status) == ("ok", 2, 200)
     assert (busy.status, busy.attempts) == ("ok", 2)

@@ -98,7 +98,7 @@ def test_a_file_that_is_mostly_not_a_manifest_is_refused_and_imports_nothing(tmp
 def test_a_binary_file_is_refused(tmp_path):
     path = tmp_path / "photo.csv"
     path.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" * 50)
-    with pytest.raises(ManifestError, match="photo.csv: not a manifest"):
+    with pytest.raises(ManifestError, match=r"photo.csv: not a manifest"):
         import_manifest(path=path)
 
 

@@ -117,7 +117,8 @@ def generator(cfg, G, src=PLACEHOLDER_SRC):
     mapping = mapping_network(state, "mapping", [f"mapping.layers.{i}" for i in range(cfg.mapping_layers)],
                               src=src)
     kwargs = {"z_dim": cfg.z_dim, "c_dim": cfg.num_classes, "w_dim": cfg.w_dim, "img_resolution": cfg.resolution,
-              "img_channels": cfg.img_channels, "mapping_kwargs": EasyDict(num_layers=cfg.mapping_layers, w_avg_beta=cfg.w_avg_beta),
+              "img_channels": cfg.img_channels,
+              "mapping_kwargs": EasyDict(num_layers=cfg.mapping_layers, w_avg_beta=cfg.w_avg_beta),
               "synthesis_kwargs": EasyDict(channel_base=cfg.channel_base, channel_max=cfg.channel_max,
                                            num_fp16_res=4, conv_clamp=cfg.conv_clamp)}
     return Persistent("Generator", src=src, init_kwargs=kwargs, attrs={"z_dim": cfg.z_dim, "w_dim": cfg.w_dim},

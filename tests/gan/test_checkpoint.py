@@ -33,6 +33,6 @@ def test_each_checkpoint_has_a_readable_json_and_a_sample_grid(trained_run):
 def test_checkpoints_sort_by_kimg_not_by_name(tmp_path):
     for kimg in ("00002.000", "00010.000", "00000.500"):
         save_checkpoint(tmp_path / f"checkpoint-{kimg}kimg.pt", {"x": torch.zeros(1)})
-    assert [p.name for p in list_checkpoints(tmp_path)][0] == "checkpoint-00000.500kimg.pt"
+    assert next(p.name for p in list_checkpoints(tmp_path)) == "checkpoint-00000.500kimg.pt"
     assert latest_checkpoint(tmp_path).name == "checkpoint-00010.000kimg.pt"
     assert latest_checkpoint(tmp_path / "nothing-here") is None

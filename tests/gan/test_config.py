@@ -14,8 +14,10 @@ from generator.gan.config import (
 
 def test_the_paper_config_is_the_can_pretraining_setup():
     gan_cfg, train_cfg = get_config("paper")
-    assert (gan_cfg.resolution, gan_cfg.mapping_layers, gan_cfg.channel_base, gan_cfg.channel_max) == (512, 2, 32768, 512)
-    assert (train_cfg.gamma, train_cfg.batch, train_cfg.glr, train_cfg.dlr, train_cfg.mirror) == (8.2, 16, 0.003, 0.003, True)
+    assert (gan_cfg.resolution, gan_cfg.mapping_layers, gan_cfg.channel_base,
+            gan_cfg.channel_max) == (512, 2, 32768, 512)
+    assert (train_cfg.gamma, train_cfg.batch, train_cfg.glr, train_cfg.dlr,
+            train_cfg.mirror) == (8.2, 16, 0.003, 0.003, True)
     assert train_cfg.ada_target == 0.6
 
 
@@ -35,7 +37,7 @@ def test_validation_errors_name_the_field(overrides, field):
 
 
 def test_an_unknown_config_name_is_refused():
-    with pytest.raises(ConfigError, match="^config:"):
+    with pytest.raises(ConfigError, match=r"^config:"):
         get_config("huge")
 
 
@@ -57,5 +59,5 @@ def test_a_run_config_stored_before_the_recipe_fields_still_loads_as_it_was():
 
 def test_ema_kimg_none_means_nvidias_batch_rule():
     assert TrainConfig(ema_kimg=None, batch=32).ema_half_life_kimg == 10.0
-    with pytest.raises(ConfigError, match="^ema_kimg:"):
+    with pytest.raises(ConfigError, match=r"^ema_kimg:"):
         TrainConfig(ema_kimg=0.0).validate()

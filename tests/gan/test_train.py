@@ -100,7 +100,7 @@ def test_fine_tuning_keeps_frozen_discriminator_layers_and_starts_fresh_counters
 
 def test_resume_refuses_a_checkpoint_of_different_networks(trained_run, tmp_path):
     gan_cfg, train_cfg = make_tiny_configs(z_dim=16)
-    with pytest.raises(ValueError, match="^z_dim:"):
+    with pytest.raises(ValueError, match=r"^z_dim:"):
         train(train_cfg, gan_cfg, trained_run["data_dir"], tmp_path / "x", resume_from=trained_run["checkpoint"],
               device="cpu")
 

@@ -8,8 +8,7 @@ from django.core.management import CommandError, call_command
 from datasets.models import Dataset, ImageRecord
 from generator.models import TrainingRun
 from tests.conftest import REPO, subprocess_env
-from tests.generator.factory import KIMG
-from tests.generator.test_runs import train
+from tests.generator.factory import KIMG, train
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +61,7 @@ def test_generate_refuses_bad_flags_before_writing_anything(trained, tmp_path, e
 def test_generate_refuses_an_out_that_is_a_file(trained, tmp_path):
     target = tmp_path / "a-file"
     target.write_text("x")
-    with pytest.raises(CommandError, match="--out: .* is a file"):
+    with pytest.raises(CommandError, match=r"--out: .* is a file"):
         call_command("generate", "--run", "run1", "--seeds", "0", "--out", str(target), "--now")
 
 

@@ -22,7 +22,7 @@ from generator.outputs import morph_images
 from generator.services import RunError
 from tests.gan import snapshot_writer
 
-from .test_runs import train
+from .factory import train
 
 pytestmark = pytest.mark.django_db
 
@@ -99,8 +99,8 @@ def test_a_conditional_snapshot_generates_the_class_asked_by_name_or_index(tmp_p
     assert len(result["frames"]) == 2
     with pytest.raises(RunError, match="--class: run 'mn500' is class-conditional"):
         morph_images(run=run, source="1", target="2", out_dir=tmp_path / "morph2", frames=2)
-    for bad, message in (("2", "not a class"), ("cat", "not a class"), ("²", "not a class"), ("9" * 5000, "not a class"),
-                         (None, "is class-conditional")):
+    for bad, message in (("2", "not a class"), ("cat", "not a class"), ("²", "not a class"),
+                         ("9" * 5000, "not a class"), (None, "is class-conditional")):
         args = ["generate", "--run", "mn500", "--seeds", "0", "--out", str(tmp_path / "x"), "--now"]
         with pytest.raises(CommandError, match=f"--class: .*{message}"):
             call_command(*args, *(["--class", bad] if bad else []))

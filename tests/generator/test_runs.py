@@ -14,17 +14,9 @@ from datasets.models import Dataset
 from generator import services
 from generator.models import TrainingRun
 from tests.conftest import REPO, real_queue, run_burst_worker, subprocess_env
-from tests.generator.factory import KIMG
+from tests.generator.factory import KIMG, train
 
 pytestmark = pytest.mark.django_db
-
-
-def train(name="run1", **extra):
-    args = ["train_gan", "--name", name, "--config", "tiny", "--kimg", str(KIMG), "--now"]
-    for key, value in extra.items():
-        args += [f"--{key.replace('_', '-')}", str(value)]
-    call_command(*args)
-    return TrainingRun.objects.get(name=name)
 
 
 def test_train_gan_now_trains_a_run_and_records_its_progress(dataset):

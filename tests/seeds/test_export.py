@@ -91,7 +91,7 @@ def test_a_template_change_rebuilds_the_pages_and_keeps_the_images(tmp_path, pub
     base.write_text(base.read_text().replace("<main>", "<main><p>Changed</p>"))
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [templates, *settings.TEMPLATES[0]["DIRS"]]}]
     summary = export(site)
-    pages = [p for p in site.rglob("*.html")]
+    pages = list(site.rglob("*.html"))
     assert summary.written == len(pages) and summary.skipped > 0, "images and static files are kept"
     assert all("<p>Changed</p>" in p.read_text() for p in pages)
 
@@ -136,7 +136,7 @@ def test_the_command_prints_a_summary_and_rejects_bad_flags(tmp_path, published,
         (["--runs", "mel,ghost"], "--runs: no run named 'ghost'"),
         (["--runs", "mel", "--seeds", "50-60"], "--runs: 'mel' has no published seeds in 50-60"),
         (["--runs", "mel", "--seeds", "x"], "--seeds: 'x' is not a seed or a range"),
-        (["--runs", "mel", "--workers", "0"], "--workers: 0 is not a positive number"),
+        (["--runs", "mel", "--workers", "0"], "--workers: must be a whole number >= 1, got '0'"),
         (["--runs", "mel", "--base-url", "example.org"], "--base-url: 'example.org' is not an http"),
         (["--runs", "mel", "--out", str(tmp_path / "mine")], "exists and is not a seed-page export"),
         (["--runs", "mel", "--out", "/proc/site"], "--out: cannot write the export at /proc/site"),

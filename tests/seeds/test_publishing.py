@@ -107,6 +107,7 @@ def test_the_profile_keeps_the_counterpart_extra_psi_and_morphs_for_later_ranges
     (["--run", "mel", "--seeds", "0-3", "--morph", "0:9"], "--morph: '0:9' needs two different seeds inside"),
     (["--run", "mel", "--seeds", "0-3", "--counterpart", "mel"], "--counterpart: no other run named 'mel'"),
     (["--run", "mel", "--seeds", "0-3", "--morph-frames", "1"], "--morph-frames: 1 is outside"),
+    (["--run", "mel", "--seeds", "0-3", "--morph-frames", "x"], "--morph-frames: must be a whole number >= 1"),
 ])
 def test_bad_requests_get_a_one_line_error_and_create_nothing(media_root, args, message):
     make_run("mel", media_root)

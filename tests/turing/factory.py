@@ -1,15 +1,20 @@
-"""Plain helpers that make Turing test data: real and synthetic datasets with image files, built sets."""
+"""Plain helpers that make Turing test data: real and synthetic datasets with image files, built sets,
+participants with answers, and a visitor's requests (start, submit) through the test client."""
 from __future__ import annotations
 
+import random
 import zlib
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+from django.utils import timezone
 from PIL import Image
 
 from datasets.models import Dataset, ImageRecord
+from turing import services
 from turing.building import BuildOptions, build_turing_sets
-from turing.models import TuringSet
+from turing.models import Participant, Showing, TuringImage, TuringSet
 
 
 def write_image(path: Path, seed: int, size: tuple[int, int], smooth: bool, fmt: str = "PNG") -> Path:
@@ -63,6 +68,36 @@ def make_sets(folder: Path, **overrides) -> list[TuringSet]:
 
 def showing_token(participant, position: int) -> str:
     """The token the participant's trial `position` was shown under (each trial has its own)."""
-    from turing.models import Showing
-
     return Showing.objects.get(participant=participant, position=position).token
+
+
+JSON = {"HTTP_ACCEPT": "application/json"}
+
+
+def make_participant_with_answers(turing_set, count: int, profile: str = "", ip: str = "10.0.0.1",
+                                  answer=lambda image: "real") -> Participant:
+    """A participant who answered the first `count` trials (all of them when count is None), each after 1 s."""
+    participant = services.start_participant(turing_set=turing_set, ip=ip, profile=profile, rng=random.Random(count))
+    for position in range(participant.total if count is None else count):
+        image = TuringImage.objects.get(id=participant.order[position])
+        Participant.objects.filter(id=participant.id).update(shown_at=timezone.now() - timedelta(seconds=1))
+        services.submit_answer(public_id=participant.public_id, set_number=participant.turing_set.number,
+                               position=position, token=showing_token(participant, position), answer=answer(image))
+    participant.refresh_from_db()
+    return participant
+
+
+def start(client, q=1, **fields):
+    return client.post("/turing/start/", {"q": q, "consent": "on", **fields})
+
+
+def current(client, q=1) -> Participant:
+    return Participant.objects.get(public_id=client.session["turing"][str(q)])
+
+
+def submit(client, participant, answer="real", q=1, position=None, token=None, **extra):
+    participant.refresh_from_db()
+    position = participant.position if position is None else position
+    token = token or showing_token(participant, position)
+    return client.post("/turing/answer/", {"q": q, "position": position, "token": token, "answer": answer},
+                       **extra)

@@ -13,8 +13,7 @@ from PIL import Image
 
 from turing.models import Participant, Showing, Truth
 
-from .factory import make_sets
-from .test_flow import current, start, submit
+from .factory import current, make_sets, start, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +37,7 @@ def test_a_score_page_read_by_a_script_is_no_answer_key_for_the_next_participant
     make_sets(tmp_path, feedback="end")
     first = Client(REMOTE_ADDR="10.0.0.1")
     page = finish_with_a_score_page(first)
-    key = {token: truth for token, truth in TILE.findall(page)}
+    key = dict(TILE.findall(page))
     assert len(key) == 8  # the page does show each image with its truth
     key_files = {hashlib.sha256(served(first, token)).hexdigest(): truth for token, truth in key.items()}
     second = Client(REMOTE_ADDR="10.0.0.2")

@@ -109,7 +109,8 @@ def test_a_script_reading_a_finished_score_page_scores_no_better_than_its_guess(
     score = take_the_test(first, url, lambda token, data: "real")
     key = {}
     for tile in score.query_selector_all(".turing-truth"):
-        src, truth = tile.eval_on_selector("img", "img => img.src"), tile.eval_on_selector("strong", "s => s.textContent")
+        src = tile.eval_on_selector("img", "img => img.src")
+        truth = tile.eval_on_selector("strong", "s => s.textContent")
         key[src.rsplit("/", 1)[1][:-4]] = truth
         key[hashlib.sha256(score.request.get(src).body()).hexdigest()] = truth
     assert len(key) == 16  # eight images, each by its token and by its bytes

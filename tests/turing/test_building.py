@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -12,8 +13,7 @@ from PIL import Image
 from turing.building import BuildError, build_turing_sets
 from turing.models import Answer, Showing, TuringImage, TuringSet
 
-from .factory import make_sets, make_sources, options
-from .test_flow import make_participant_with_answers
+from .factory import make_participant_with_answers, make_sets, make_sources, options
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +67,10 @@ def test_the_composition_is_stored_and_printed(tmp_path, media_root):
     (["--real", "REAL", "--synthetic", "REAL"], "--synthetic: REAL is a folder dataset"),
     (["--real", "REAL", "--synthetic", "GAN", "--per-set", "40"], "--real: 12 usable melanoma images"),
     (["--real", "REAL", "--synthetic", "GAN", "--real-fraction", "1.5"], "--real-fraction"),
+    # Bigger than the database column: refused by the parser, not an overflow after the images are encoded.
+    (["--real", "REAL", "--synthetic", "GAN", "--seed", "9" * 30], "--seed: must be a whole number >= 0"),
+    (["--real", "REAL", "--synthetic", "GAN", "--real-fraction", "nan"], "--real-fraction: must be a finite number"),
+    (["--real", "REAL", "--synthetic", "GAN", "--sets", "0"], "--sets: must be a whole number >= 1"),
 ])
 def test_bad_flags_are_refused_in_one_line_before_anything_is_made(tmp_path, media_root, flags, message):
     make_sources(tmp_path)
@@ -89,12 +93,12 @@ def test_reuse_allows_a_small_pool_to_fill_many_sets(tmp_path, media_root):
 def test_an_unreadable_source_is_replaced_by_the_next_draw(tmp_path, media_root):
     real, _ = make_sources(tmp_path, real_per_class=3, synthetic_per_class=3)
     broken = real.images.get(no="melanoma-000")
-    open(broken.source_path, "w").write("<html>not an image</html>")  # an HTML page where an image should be
+    Path(broken.source_path).write_text("<html>not an image</html>")  # an HTML page where an image should be
     summary = build_turing_sets(options=options(sets=1, per_set=8))  # 2 of the 3 melanomas: the broken one may be drawn
     assert set(summary.skipped) <= {f"{broken}: not-an-image"}
     assert not TuringImage.objects.filter(record=broken).exists()
     assert TuringImage.objects.filter(kind="lesion").count() == 8
-    open(real.images.get(no="melanoma-001").source_path, "wb").write(b"")
+    Path(real.images.get(no="melanoma-001").source_path).write_bytes(b"")
     with pytest.raises(BuildError, match="--real: too few readable melanoma images"):
         build_turing_sets(options=options(sets=1, per_set=8, force=True))
 
@@ -115,7 +119,7 @@ def test_a_rebuild_of_answered_sets_is_refused_without_force_and_archives_with_i
 def test_tokens_are_opaque_and_urls_name_nothing_of_the_source(tmp_path, media_root, client):
     turing_set = make_sets(tmp_path)[0]
     image = turing_set.images.first()
-    assert len(image.token) == 16 and image.file == f"turing/{image.token}.jpg"
+    assert len(image.token) == 24 and image.file == f"turing/{image.token}.jpg"
     client.post("/turing/start/", {"q": 1, "consent": "on"})
     showing = Showing.objects.get(position=0)  # visitors see a showing's token, never the image's
     response = client.get(f"/turing/img/{showing.token}.jpg")
@@ -131,7 +135,7 @@ def test_an_exported_set_cannot_be_told_apart_by_format_size_metadata_or_bytes(t
     build_turing_sets(options=options(sets=1, per_set=16, side=48))
     out = tmp_path / "export"
     call_command("export_turing_set", "1", str(out), stdout=io.StringIO())
-    truth = {row["token"]: row for row in csv.DictReader(open(out / "truth.csv"))}
+    truth = {row["token"]: row for row in csv.DictReader((out / "truth.csv").open())}
     assert len(truth) == 17 and set(truth[next(iter(truth))]) == {"token", "kind", "truth", "class", "origin_dataset",
                                                                   "origin_item"}
     catches = [row for row in truth.values() if row["kind"] == "catch"]  # the test pattern is a synthetic image too
@@ -175,6 +179,8 @@ def test_export_refuses_a_missing_set_or_a_folder_with_files(tmp_path, media_roo
     make_sets(tmp_path, sets=1)
     with pytest.raises(CommandError, match="N: there is no set 7"):
         call_command("export_turing_set", "7", str(tmp_path / "x"))
+    with pytest.raises(CommandError, match="N: must be a whole number >= 1"):  # not an overflow in the query
+        call_command("export_turing_set", "9" * 30, str(tmp_path / "x"))
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("mine")
     with pytest.raises(CommandError, match="is not an empty folder"):

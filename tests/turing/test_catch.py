@@ -14,8 +14,7 @@ from turing import catch, selectors, services
 from turing.building import build_turing_sets
 from turing.models import Participant, TuringImage, TuringSet
 
-from .factory import make_sets, make_sources, options, showing_token
-from .test_flow import make_participant_with_answers
+from .factory import make_participant_with_answers, make_sets, make_sources, options, showing_token
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import random
 import subprocess
 import sys
 from datetime import timedelta
@@ -10,44 +9,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.conftest import REPO
 from turing import services
 from turing.models import Answer, Participant, TuringImage
 
-from tests.conftest import REPO
-
-from .factory import make_sets, showing_token
+from .factory import JSON, current, make_participant_with_answers, make_sets, showing_token, start, submit
 
 pytestmark = pytest.mark.django_db
-JSON = {"HTTP_ACCEPT": "application/json"}
-
-
-def make_participant_with_answers(turing_set, count: int, profile: str = "", ip: str = "10.0.0.1",
-                                  answer=lambda image: "real") -> Participant:
-    """A participant who answered the first `count` trials (all of them when count is None), each after 1 s."""
-    participant = services.start_participant(turing_set=turing_set, ip=ip, profile=profile, rng=random.Random(count))
-    for position in range(participant.total if count is None else count):
-        image = TuringImage.objects.get(id=participant.order[position])
-        Participant.objects.filter(id=participant.id).update(shown_at=timezone.now() - timedelta(seconds=1))
-        services.submit_answer(public_id=participant.public_id, set_number=participant.turing_set.number,
-                               position=position, token=showing_token(participant, position), answer=answer(image))
-    participant.refresh_from_db()
-    return participant
-
-
-def start(client, q=1, **fields):
-    return client.post("/turing/start/", {"q": q, "consent": "on", **fields})
-
-
-def current(client, q=1) -> Participant:
-    return Participant.objects.get(public_id=client.session["turing"][str(q)])
-
-
-def submit(client, participant, answer="real", q=1, position=None, token=None, **extra):
-    participant.refresh_from_db()
-    position = participant.position if position is None else position
-    token = token or showing_token(participant, position)
-    return client.post("/turing/answer/", {"q": q, "position": position, "token": token, "answer": answer},
-                       **extra)
 
 
 def test_the_index_lists_the_sets_and_q_starts_one_with_consent(tmp_path, media_root, client):
@@ -222,4 +190,5 @@ def test_a_malformed_position_is_a_clear_error_not_a_500(tmp_path, media_root, c
                            **JSON)
     assert response.status_code == 400 and "position" in response.json()["error"]
     assert not Answer.objects.exists()
-    assert client.post("/turing/answer/", {"q": "²", "position": "0", "token": token, "answer": "real"}).status_code == 404
+    bad_set = {"q": "²", "position": "0", "token": token, "answer": "real"}
+    assert client.post("/turing/answer/", bad_set).status_code == 404

@@ -11,8 +11,7 @@ from django.utils import timezone
 from turing import services
 from turing.models import Answer, Participant, StartLog, TuringImage
 
-from .factory import make_sets, showing_token
-from .test_flow import JSON, current, make_participant_with_answers, start, submit
+from .factory import JSON, current, make_participant_with_answers, make_sets, showing_token, start, submit
 
 pytestmark = pytest.mark.django_db
 

@@ -78,7 +78,7 @@ def test_a_build_short_of_images_after_leaving_them_out_says_why(tmp_path, media
     make_sources(tmp_path)
     name_by_seeds("GAN")
     create_publication(run=make_run("mel", media_root, label="melanoma"), seeds="0-8")
-    with pytest.raises(BuildError, match="--synthetic: 3 usable melanoma images.*9 left out because a public seed "
+    with pytest.raises(BuildError, match=r"--synthetic: 3 usable melanoma images.*9 left out because a public seed "
                                          "page shows their seeds, e.g. GAN/melanoma/seed0000.png"):
         build_turing_sets(options=options())
 

@@ -79,8 +79,11 @@ def test_the_install_key_is_random_made_once_and_kept_in_var(tmp_path, monkeypat
 
     script = "from django.conf import settings; print(settings.TURING_IP_KEY)"
     env = {"VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "cansite.settings", "PATH": "/usr/bin:/bin"}
-    run = lambda: subprocess.run([sys.executable, "-c", f"import django; django.setup(); {script}"], cwd=REPO,
-                                 env=env, capture_output=True, text=True, check=True).stdout.strip()
+
+    def run() -> str:
+        return subprocess.run([sys.executable, "-c", f"import django; django.setup(); {script}"], cwd=REPO,
+                              env=env, capture_output=True, text=True, check=True).stdout.strip()
+
     first = run()
     assert len(first) >= 40 and run() == first and (tmp_path / "turing-ip-key").read_text().strip() == first
     assert (tmp_path / "turing-ip-key").stat().st_mode & 0o077 == 0

@@ -11,8 +11,7 @@ from turing import exporting, selectors, stats
 from turing.building import build_turing_sets
 from turing.models import Participant, TuringImage
 
-from .factory import make_sets, options
-from .test_flow import make_participant_with_answers
+from .factory import make_participant_with_answers, make_sets, options
 
 pytestmark = pytest.mark.django_db
 

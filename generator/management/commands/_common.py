@@ -1,11 +1,7 @@
 """What generate, project and morph share."""
-from django.core.management.base import CommandError
-
+from cansite.cli import named
 from generator.models import TrainingRun
 
 
 def run_named(name: str) -> TrainingRun:
-    run = TrainingRun.objects.filter(name=name).first()
-    if run is None:
-        raise CommandError(f"--run: no run named {name!r}")
-    return run
+    return named(TrainingRun.objects, name, flag="--run")

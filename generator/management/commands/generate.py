@@ -28,7 +28,9 @@ class Command(BaseCommand):
                             help="Per-layer noise: the checkpoint's fixed maps (default), random, or none.")
         parser.add_argument("--out", required=True, help="Output folder; images go to OUT/<label>/.")
         parser.add_argument("--as", dest="dataset_name", help="Dataset name to register (default: the run's name).")
-        parser.add_argument("--batch", type=positive_int, default=16, help="Images per forward pass (default 16).")
+        parser.add_argument("--batch", type=positive_int, default=16,
+                            help="Images rendered between progress reports (default 16); each image is still "
+                                 "rendered alone, so this never changes a byte.")
         parser.add_argument("--class", dest="class_value", metavar="N|NAME",
                             help="Class of a class-conditional run: its index or its name (images go to OUT/<class>/).")
         parser.add_argument("--now", action="store_true", help="Generate in this process instead of queueing.")

@@ -16,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("path", metavar="PATH.pkl", help="The snapshot (network-snapshot-NNNNNN.pkl).")
         parser.add_argument("--name", required=True, help="Name of the new run (also its folder).")
         parser.add_argument("--label", default="",
-                            help="What the network draws, e.g. malignantmelanoma: generate writes OUT/<label>/.")
+                            help="What the network draws, e.g. melanoma: generate writes OUT/<label>/.")
         parser.add_argument("--classes", default="",
                             help="A conditional network's class names in index order, comma-separated "
                                  "(default 0,1,...): generate --class then takes a name.")

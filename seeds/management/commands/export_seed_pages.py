@@ -4,6 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from cansite.cli import positive_int
 from seeds.export import ExportError, export_seed_pages
 
 
@@ -15,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--runs", required=True, help="Runs to export, comma-separated.")
         parser.add_argument("--seeds", required=True, help="Seed range to export, e.g. 0-4999 (published ones).")
         parser.add_argument("--out", required=True, help="The export folder (replaced as a whole when done).")
-        parser.add_argument("--workers", type=int, default=1, help="Processes rendering pages (default 1).")
+        parser.add_argument("--workers", type=positive_int, default=1, help="Processes rendering pages (default 1).")
         parser.add_argument("--base-url", default="",
                             help="Public URL of the folder: absolute URLs in the sharing tags and 404.html, "
                                  "and sitemap.xml (written only with it: a sitemap needs absolute URLs).")

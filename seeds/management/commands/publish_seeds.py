@@ -4,7 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from generator.management.commands._common import run_named
+from cansite.cli import named, positive_int
+from generator.models import TrainingRun
 from seeds import jobs
 from seeds.models import NOISE_MODES
 from seeds.services import ProfileChange, PublishError, create_publication, publish
@@ -25,11 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--counterpart", help="The other class's run, linked from each page ('' for none).")
         parser.add_argument("--morph", help="Morph pairs rendered with the seeds, e.g. 0-99:next,3:42 "
                                             "(default: the run's last; '' for none).")
-        parser.add_argument("--morph-frames", type=int, help="Frames per morph, both ends included (default 12).")
+        parser.add_argument("--morph-frames", type=positive_int,
+                            help="Frames per morph, both ends included (default 12).")
         parser.add_argument("--now", action="store_true", help="Render in this process instead of queueing.")
 
     def handle(self, *args, **opts):
-        run = run_named(opts["run"])
+        run = named(TrainingRun.objects, opts["run"], flag="--run")
         change = ProfileChange(counterpart=opts["counterpart"], extra_psi=opts["extra_psi"], morph=opts["morph"],
                                morph_frames=opts["morph_frames"])
         try:

@@ -2,6 +2,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from cansite.cli import finite_float, non_negative_int, positive_int
 from turing.building import BuildError, BuildOptions, build_turing_sets
 from turing.models import Feedback
 
@@ -17,13 +18,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--real", type=names, required=True, help="Real datasets, comma-separated.")
         parser.add_argument("--synthetic", type=names, required=True, help="Synthetic datasets, comma-separated.")
-        parser.add_argument("--sets", type=int, default=19, help="Number of sets (default 19).")
-        parser.add_argument("--per-set", type=int, default=20, help="Images per set (default 20).")
-        parser.add_argument("--real-fraction", type=float, default=0.5, help="Share of real images (default 0.5).")
-        parser.add_argument("--seed", type=int, default=0, help="Seed of the draw (default 0): same seed, same sets.")
+        parser.add_argument("--sets", type=positive_int, default=19, help="Number of sets (default 19).")
+        parser.add_argument("--per-set", type=positive_int, default=20, help="Images per set (default 20).")
+        parser.add_argument("--real-fraction", type=finite_float, default=0.5,
+                            help="Share of real images (default 0.5).")
+        parser.add_argument("--seed", type=non_negative_int, default=0,
+                            help="Seed of the draw (default 0): same seed, same sets.")
         parser.add_argument("--feedback", default=Feedback.END, choices=Feedback.values,
                             help="Show the truth after each answer, at the end (default), or never.")
-        parser.add_argument("--side", type=int, default=256, help="Pixel side of the square images (default 256).")
+        parser.add_argument("--side", type=positive_int, default=256,
+                            help="Pixel side of the square images (default 256).")
         parser.add_argument("--reuse", action="store_true", help="Allow an image in several sets (never twice in one).")
         parser.add_argument("--synthetic-seeds", default="",
                             help="Only synthetic images named by these seeds (e.g. 50-99: seeds kept off the "

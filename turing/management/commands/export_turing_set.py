@@ -1,6 +1,7 @@
 """python manage.py export_turing_set N DIR"""
 from django.core.management.base import BaseCommand, CommandError
 
+from cansite.cli import positive_int
 from turing.exporting import ExportError, export_set
 
 
@@ -9,7 +10,7 @@ class Command(BaseCommand):
             "truth.csv (token, truth, class, origin dataset and item), to publish or audit a set.")
 
     def add_arguments(self, parser):
-        parser.add_argument("number", type=int, help="Set number (1..19).")
+        parser.add_argument("number", type=positive_int, metavar="N", help="Set number (1..19).")
         parser.add_argument("dest", help="Output folder (new or empty).")
 
     def handle(self, *args, number, dest, **options):

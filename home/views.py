@@ -6,5 +6,5 @@ from generator.models import TrainingRun
 
 
 def home(request):
-    return render(request, "home.html", {"dataset_count": Dataset.objects.count(),
-                                         "run_count": TrainingRun.objects.count()})
+    return render(request, "home/home.html", {"dataset_count": Dataset.objects.count(),
+                                              "run_count": TrainingRun.objects.count()})
