@@ -1,5 +1,7 @@
 """Queue jobs of the generator: they take ids, run on the `gpu` queue, and may run twice.
 
+A training job uses every GPU of its host, one process each (see services.training_processes).
+
 torch is imported only inside the job functions, in RQ's forked work-horse: the worker's parent
 process must never initialise CUDA.
 """

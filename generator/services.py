@@ -72,17 +72,53 @@ def check_run_name(name: str) -> None:
                        "starting with a letter or digit: it names a folder)") from None
 
 
+def check_processes(config: dict, processes: int | None) -> None:
+    """--processes must split the batch into whole minibatch-stddev groups (see generator.gan.distributed)."""
+    from generator.gan.config import ConfigError, gan_config_from_dict, train_config_from_dict
+    from generator.gan.train import split_group
+
+    if processes is None:
+        return
+    try:
+        split_group(train_config_from_dict(config["train"]), gan_config_from_dict(config["gan"]), processes)
+    except ConfigError as exc:
+        raise RunError(f"--processes: {exc}") from None
+
+
+def training_processes(run: TrainingRun, device=None) -> int:
+    """The run's --processes, else one process per GPU of this host (as many as split the batch), else 1."""
+    import torch
+
+    from generator.gan.config import ConfigError
+
+    asked = run.config.get("processes")
+    gpus = torch.cuda.device_count() if device in (None, "cuda") and torch.cuda.is_available() else 0
+    if asked:
+        if gpus and asked > gpus:
+            raise RunError(f"--processes: {asked} processes, one per GPU, but this host has {gpus} GPUs")
+        return int(asked)
+    for count in range(gpus, 1, -1):
+        try:
+            check_processes(run.config, count)
+            return count
+        except (RunError, ConfigError):
+            continue
+    return 1
+
+
 def create_run(*, name: str, dataset: Dataset, config_name: str, label: str = "", overrides: dict | None = None,
-               parent: TrainingRun | None = None, init_checkpoint: str = "") -> TrainingRun:
+               parent: TrainingRun | None = None, init_checkpoint: str = "",
+               processes: int | None = None) -> TrainingRun:
     """Validate everything, then create the queued run (nothing is created when a check fails)."""
     run = plan_run(name=name, dataset=dataset, config_name=config_name, label=label, overrides=overrides,
-                   parent=parent, init_checkpoint=init_checkpoint)
+                   parent=parent, init_checkpoint=init_checkpoint, processes=processes)
     run.save()
     return run
 
 
 def plan_run(*, name: str, dataset: Dataset, config_name: str, label: str = "", overrides: dict | None = None,
-             parent: TrainingRun | None = None, init_checkpoint: str = "") -> TrainingRun:
+             parent: TrainingRun | None = None, init_checkpoint: str = "",
+             processes: int | None = None) -> TrainingRun:
     """The run create_run would save, validated and unsaved (`train_gan --dry-run` prints its config).
 
     Starting from a parent run or a checkpoint file is a fine-tune (NVIDIA's --resume): the recipe's
@@ -104,23 +140,27 @@ def plan_run(*, name: str, dataset: Dataset, config_name: str, label: str = "", 
         init_checkpoint = parent.latest_checkpoint
         network = parent_network(parent)
     if init_checkpoint and not Path(init_checkpoint).is_file():
-        raise RunError(f"--from-checkpoint: {init_checkpoint} does not exist")
-    config = resolve_config(config_name, overrides or {}, fine_tune=bool(init_checkpoint), network=network)
+        raise RunError(f"--resume: {init_checkpoint} does not exist")
+    config = {**resolve_config(config_name, overrides or {}, fine_tune=bool(init_checkpoint), network=network),
+              "processes": processes}
+    check_processes(config, processes)
     run = TrainingRun(name=name, dataset=dataset, label=label, config_name=config_name, config=config,
                       parent=parent, init_checkpoint=init_checkpoint, total_kimg=config["train"]["kimg"])
     run.full_clean(exclude=["config", "loss_history", "losses", "metrics"])
     return run
 
 
-def continue_run(run: TrainingRun, *, kimg: float | None = None) -> TrainingRun:
-    """Queue a stopped run again: it resumes from its last checkpoint (optionally to more kimg)."""
-    run.config, run.total_kimg = continued_config(run, kimg=kimg), run.total_kimg if kimg is None else kimg
+def continue_run(run: TrainingRun, *, kimg: float | None = None, processes: int | None = None) -> TrainingRun:
+    """Queue a stopped run again: it resumes from its last checkpoint (optionally to more kimg, in
+    another number of processes: every process keeps the same random stream, so that is exact too)."""
+    run.config = continued_config(run, kimg=kimg, processes=processes)
+    run.total_kimg = run.total_kimg if kimg is None else kimg
     run.requeue()
     run.save()
     return run
 
 
-def continued_config(run: TrainingRun, *, kimg: float | None = None) -> dict:
+def continued_config(run: TrainingRun, *, kimg: float | None = None, processes: int | None = None) -> dict:
     """The config a continuation of `run` trains with: its own, to the new kimg (nothing resolved again)."""
     if run.is_active and not run.is_stale():
         raise RunError(f"run {run.name!r} is {run.status}; cancel it first or wait")
@@ -130,7 +170,9 @@ def continued_config(run: TrainingRun, *, kimg: float | None = None) -> dict:
     total = run.total_kimg if kimg is None else kimg
     if run.kimg >= total:
         raise RunError(f"--kimg: run {run.name!r} already trained {run.kimg:g} kimg; ask for more")
-    return {**run.config, "train": {**run.config["train"], "kimg": total}}
+    check_processes(run.config, processes)
+    return {**run.config, "train": {**run.config["train"], "kimg": total},
+            "processes": processes or run.config.get("processes")}
 
 
 def training_data_dir(run: TrainingRun) -> Path:
@@ -159,10 +201,12 @@ def train_run(*, run_id: int, job_id: str = "", job=None, device=None) -> str:
 
         data_dir = training_data_dir(run)
         resume = latest_checkpoint(run.out_dir)
+        # Several processes: this one is rank 0, writes progress and heartbeats and reads the cancel flag.
         result = train(train_config_from_dict(run.config["train"]), gan_config_from_dict(run.config["gan"]),
                        data_dir, run.out_dir, resume_from=resume,
                        init_from=None if resume else (run.init_checkpoint or None),
-                       progress_fn=ProgressWriter(run, job), abort_fn=run.cancel_flag(), device=device)
+                       progress_fn=ProgressWriter(run, job), abort_fn=run.cancel_flag(), device=device,
+                       processes=training_processes(run, device))
         return result["status"] == "done"
 
     return drive(TrainingRun, run_id, job_id, work, related=("dataset",), ended={"eta_s": None})

@@ -7,14 +7,14 @@ Entry points (import from the submodules; names here load lazily so that importi
 
     config      GANConfig, TrainConfig, get_config(name, **overrides), CONFIGS
     train       train(train_cfg, gan_cfg, data_dir, out_dir, *, resume_from, init_from,
-                      progress_fn, abort_fn, device) -> dict
+                      progress_fn, abort_fn, device, processes) -> dict
     checkpoint  load_generator(path, device), load_checkpoint(path), latest_checkpoint(dir)
     sample      generate_images(ckpt, seeds, out_dir, psi=1.0, noise_mode="const", ...) -> list[Path]
     project     project(ckpt, target_image, out_dir, steps=1000, ...) -> dict
     morph       morph(ckpt, source, target, out_dir, frames=30, ...) -> dict
     metrics     fid_kid(real_dir, fake_dir, inception_weights=None) -> dict
 
-Command lines: python -m generator.gan.train --help, python -m generator.gan.sample --help
+Command line: python -m generator.gan.cli train|sample|project|morph --help
 """
 
 import importlib

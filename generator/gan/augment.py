@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .distributed import draw_rows
+
 
 def _identity(n: int, size: int, device) -> torch.Tensor:
     return torch.eye(size, device=device).unsqueeze(0).repeat(n, 1, 1)
@@ -109,7 +111,8 @@ class AugmentPipe(nn.Module):
 
     def geometric(self, images: torch.Tensor, p: float) -> torch.Tensor:
         n, c, h, w = images.shape
-        m = self.geometric_matrix(n, w, p, images.device)
+        # draw_rows: with several processes, this one's rows of the parameters drawn for the global batch.
+        m = draw_rows(lambda k: self.geometric_matrix(k, w, p, images.device), n)
         grid = F.affine_grid(m[:, :2, :], [n, c, h, w], align_corners=False)  # fp32 even under autocast
         # Reflection padding avoids black corners that D could use to spot augmented reals.
         return F.grid_sample(images, grid.to(images.dtype), mode="bilinear", padding_mode="reflection",
@@ -136,7 +139,7 @@ class AugmentPipe(nn.Module):
         n, ch, h, w = images.shape
         if ch != 3:
             return images  # colour transforms are defined for RGB only
-        m = self.colour_matrix(n, p, images.device).to(images.dtype)
+        m = draw_rows(lambda k: self.colour_matrix(k, p, images.device), n).to(images.dtype)
         flat = images.reshape(n, 3, h * w)
         flat = m[:, :3, :3] @ flat + m[:, :3, 3:]
         return flat.reshape(n, 3, h, w)

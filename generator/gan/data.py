@@ -24,6 +24,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from common.images import is_image_name
 
+from .distributed import shard_rows
+
 
 def _images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and is_image_name(p))
@@ -75,15 +77,14 @@ class InfiniteBatchSampler:
     """Endless batches of dataset indices for one process, starting at global batch `start_batch`.
 
     The global batch k covers positions [k * batch, (k + 1) * batch) of the endless
-    shuffled stream; process `rank` of `world_size` takes its contiguous share.
+    shuffled stream; process `rank` of `world_size` takes the rows `shard_rows` gives it
+    (whole minibatch-stddev groups of `group`), as it does for every other per-sample draw.
     """
 
     def __init__(self, size: int, batch: int, *, seed: int = 0, start_batch: int = 0,
-                 rank: int = 0, world_size: int = 1):
-        if batch % world_size:
-            raise ValueError(f"batch: {batch} does not split evenly over {world_size} processes")
+                 rank: int = 0, world_size: int = 1, group: int = 1):
+        self.rows = shard_rows(batch, rank, world_size, group if world_size > 1 else 1)
         self.size, self.batch, self.seed, self.start_batch = size, batch, seed, start_batch
-        self.rank, self.world_size = rank, world_size
         self._epoch = -1  # no epoch yet: the first position draws a permutation
         self._perm: list[int] = []
 
@@ -95,11 +96,9 @@ class InfiniteBatchSampler:
         return self._perm[offset]
 
     def __iter__(self):
-        local = self.batch // self.world_size
         k = self.start_batch
         while True:
-            first = k * self.batch + self.rank * local
-            yield [self._index(pos) for pos in range(first, first + local)]
+            yield [self._index(k * self.batch + row) for row in self.rows]
             k += 1
 
 

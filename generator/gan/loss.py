@@ -15,6 +15,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .distributed import draw_rows
+
 
 def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """Non-saturating: G maximises log D(G(z)) rather than minimising log(1 - D(G(z)))."""
@@ -49,15 +51,31 @@ def path_length_penalty(images: torch.Tensor, ws: torch.Tensor, pl_mean: torch.T
     """
     h, w = images.shape[2], images.shape[3]
     # Scaling by 1/sqrt(pixels) makes the lengths independent of resolution.
-    noise = torch.randn_like(images) / math.sqrt(h * w)
+    # draw_rows: with several processes, this one's rows of directions drawn for the global batch.
+    noise = draw_rows(lambda n: torch.randn((n, *images.shape[1:]), dtype=images.dtype, device=images.device),
+                      images.shape[0]) / math.sqrt(h * w)
     (grad,) = torch.autograd.grad((images * noise).sum(), ws, create_graph=True)
     lengths = grad.float().square().sum(dim=2).mean(dim=1).sqrt()
-    batch_mean = lengths.mean()
     if reduce_mean is not None:
-        # The value is the mean over all processes (so every process keeps the same running mean);
-        # the gradient is this process's, as each process differentiates its own penalty.
-        batch_mean = batch_mean + (reduce_mean(batch_mean.detach()) - batch_mean.detach())
+        return _penalty_across_processes(lengths, pl_mean, decay, reduce_mean)
     # Not detached, as in the reference: the penalty also pulls the lengths toward the updated mean
     # through the decay-weighted batch mean. Only the stored running mean is detached.
-    new_mean = pl_mean.lerp(batch_mean, decay)
+    new_mean = pl_mean.lerp(lengths.mean(), decay)
     return (lengths - new_mean).square(), new_mean.detach()
+
+
+def _penalty_across_processes(lengths: torch.Tensor, pl_mean: torch.Tensor, decay: float,
+                              reduce_mean) -> tuple[torch.Tensor, torch.Tensor]:
+    """The penalty of one process's rows, with the value and (once gradients are averaged) the
+    gradient that one process would get for the whole batch.
+
+    The updated mean m depends on every process's lengths, and the global mean penalty P changes
+    with m by dP/dm = -2 (mean of all lengths - m), which the reduced mean gives: the term
+    dP/dm * decay * (local mean - its value) is zero but carries exactly m's share of the gradient.
+    """
+    local = lengths.mean()
+    global_mean = reduce_mean(local.detach())
+    new_mean = pl_mean.lerp(global_mean, decay)
+    dP_dm = -2 * (global_mean - new_mean)
+    through_mean = dP_dm * decay * (local - local.detach())
+    return (lengths - new_mean).square() + through_mean, new_mean.detach()

@@ -30,6 +30,7 @@ from torch import nn
 
 from . import inference
 from .config import GANConfig
+from .distributed import draw_rows
 
 SQRT2 = math.sqrt(2.0)
 NOISE_MODES = ("const", "random", "none")
@@ -179,7 +180,9 @@ class SynthesisLayer(nn.Module):
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
         x = self.conv(x, w)
         if noise_mode == "random":
-            noise = torch.randn(x.shape[0], 1, self.resolution, self.resolution, device=x.device, dtype=x.dtype)
+            # Drawn through draw_rows: with several processes, this one's rows of a global-batch draw.
+            noise = draw_rows(lambda n: torch.randn(n, 1, self.resolution, self.resolution, device=x.device,
+                                                    dtype=x.dtype), x.shape[0])
             x = x + noise * self.noise_strength.to(x.dtype)
         elif noise_mode == "const":
             x = x + (self.noise_const * self.noise_strength).to(x.dtype)

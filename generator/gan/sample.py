@@ -17,12 +17,11 @@ morphs, the seed publications and the run grid all render through it.
     paths = generate_images("ckpt.pt", range(0, 2501), "out/", psi=0.7)
     # out/seed0000.png ... out/seed2500.png
 
-Command line: python -m generator.gan.sample CKPT --seeds 0-99 --out DIR [--psi 0.7]
+Command line: python -m generator.gan.cli sample CKPT --seeds 0-99 --out DIR [--psi 0.7]
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import itertools
 import math
@@ -40,7 +39,7 @@ from common.seeds import SEED_LIMIT
 
 from .checkpoint import load_generator
 from .networks import Generator
-from .seeds import parse_seeds  # noqa: F401 - part of this module's command line
+from .seeds import parse_seeds  # noqa: F401 - re-exported: callers import it from here
 
 
 def seed_filename(seed: int) -> str:
@@ -193,27 +192,3 @@ def generate_images(ckpt_path: str | Path, seeds: Iterable[int], out_dir: str | 
         if progress_fn is not None:
             progress_fn({"done": len(paths), "total": len(seeds)})
     return paths
-
-
-def main(argv: list[str] | None = None) -> list[Path]:
-    parser = argparse.ArgumentParser(description="Generate seedNNNN.png images from a checkpoint.")
-    parser.add_argument("checkpoint", help="checkpoint .pt written by generator.gan.train")
-    parser.add_argument("--seeds", default="0-15", help="seeds, e.g. '0-2500' or '1,5,9' (default: %(default)s)")
-    parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--psi", type=float, default=1.0, help="truncation psi (default: %(default)s)")
-    parser.add_argument("--noise-mode", default="const", choices=["const", "random", "none"],
-                        help="noise inputs (default: %(default)s)")
-    parser.add_argument("--class-idx", type=int, default=None, help="class for conditional models (default: none)")
-    parser.add_argument("--batch-size", type=int, default=16, help="images between progress reports; each image is still rendered alone, "
-                        "so this never changes a byte (default: %(default)s)")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    args = parser.parse_args(argv)
-    paths = generate_images(args.checkpoint, parse_seeds(args.seeds), args.out, psi=args.psi,
-                            noise_mode=args.noise_mode, class_idx=args.class_idx,
-                            batch_size=args.batch_size, device=args.device)
-    print(f"wrote {len(paths)} images to {args.out}")
-    return paths
-
-
-if __name__ == "__main__":
-    main()

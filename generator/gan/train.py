@@ -13,15 +13,18 @@ NVIDIA's StyleGAN2 recipe (recipe.py resolves it; the README lists where we devi
 Resume restores everything (weights, EMA, optimizers, p and its running
 statistics, path length mean, counters, RNG states; the data order is a
 function of the step), so on a CPU a resumed run matches an uninterrupted one
-bit for bit. Started by torchrun (WORLD_SIZE > 1), each process takes an equal
-share of the batch and gradients are averaged with an all-reduce after each
-backward. We do this rather than wrap the networks in DistributedDataParallel
-because R1 and path length need autograd.grad(create_graph=True), which
-DDP's reducer does not support. Only rank 0 writes files and calls the
-callbacks; bit-identical resume is only promised for a single process.
+bit for bit. With several processes (`processes=N`, or torchrun setting
+WORLD_SIZE) each holds its rows of the global batch and every process draws
+the same randomness for the whole batch (see distributed.py), so N processes
+train what one process trains, up to rounding; gradients are averaged with an
+all-reduce after each backward. We do this rather than wrap the networks in
+DistributedDataParallel because R1 and path length need
+autograd.grad(create_graph=True), which DDP's reducer does not support. Only
+rank 0 writes files and calls the callbacks; it reads the cancel flag and
+broadcasts the decision. Logged losses are rank 0's share of the batch.
 
 Command line (see --help):
-    python -m generator.gan.train --config tiny --data DIR --out DIR --kimg 0.5
+    python -m generator.gan.cli train --config tiny --data DIR --out DIR --kimg 0.5
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from .checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from .config import GANConfig, TrainConfig, gan_config_from_dict
+from .config import ConfigError, GANConfig, TrainConfig, gan_config_from_dict
 from .data import ImageFolder, InfiniteBatchSampler, make_loader
 from .loss import (
     discriminator_loss,
@@ -80,10 +83,15 @@ class Run:
     images_seen: int = 0
     pl_mean: torch.Tensor = field(default_factory=lambda: torch.zeros([]))
     loss_sums: dict = field(default_factory=dict)
+    group: int = 1  # the discriminator's minibatch-stddev group the batch rows are laid out for
 
     @property
     def local_batch(self) -> int:
         return self.train_cfg.batch // self.env.world_size
+
+    def per_sample(self, n: int, *shape: int) -> torch.Tensor:
+        """Normal noise for this process's n rows, drawn for the global batch (see distributed.py)."""
+        return ddp.draw_rows(lambda k: torch.randn(k, *shape, device=self.env.device), n)
 
     def autocast(self):
         return torch.autocast(self.env.device.type, dtype=torch.bfloat16, enabled=self.env.amp)
@@ -130,12 +138,13 @@ def restore_run(run: Run, ckpt: dict) -> None:
     run.G_opt.load_state_dict(ckpt["G_opt"])
     run.D_opt.load_state_dict(ckpt["D_opt"])
     run.ada.load_state_dict(ckpt["augment"])
+    if run.env.rank > 0:  # the file holds the window's global sums (see consolidate_ada): rank 0 carries them
+        run.ada.sign_sum, run.ada.count = 0.0, 0.0
     run.pl_mean = ckpt["pl_mean"].to(run.env.device)
     run.step, run.images_seen = ckpt["counters"]["step"], ckpt["counters"]["images_seen"]
-    if run.env.rank == 0:
-        set_rng_state(ckpt["rng"])
-    else:  # other processes' streams were not saved: derive fresh ones from the step
-        ddp.seed_process(run.train_cfg.seed * 7919 + run.step, run.env)
+    set_rng_state(ckpt["rng"])  # every process keeps the same stream, so rank 0's is everyone's
+    if run.env.device.type == "cuda" and run.env.world_size > 1:  # rank 0 drew on cuda:0, this rank draws here
+        torch.cuda.set_rng_state(ckpt["rng"]["cuda"][0], run.env.device)
 
 
 def checkpoint_payload(run: Run) -> dict:
@@ -161,7 +170,7 @@ def mapped_styles(run: Run, z: torch.Tensor, c, *, track: bool = False) -> torch
     num_ws = ws.shape[1]
     cutoff = torch.randint(1, num_ws, (), device=z.device)
     cutoff = torch.where(torch.rand((), device=z.device) < prob, cutoff, torch.full_like(cutoff, num_ws))
-    ws2 = G.broadcast(G.mapping(torch.randn_like(z), c))
+    ws2 = G.broadcast(G.mapping(run.per_sample(z.shape[0], z.shape[1]), c))
     mask = (torch.arange(num_ws, device=z.device) >= cutoff)[None, :, None]
     return torch.where(mask, ws2, ws)
 
@@ -177,32 +186,51 @@ def _optimizer_step(run: Run, loss: torch.Tensor, params: list, opt: torch.optim
 
 
 def generator_step(run: Run, c) -> None:
-    with run.autocast():
-        z = torch.randn(run.local_batch, run.gan_cfg.z_dim, device=run.env.device)
+    with run.autocast(), ddp.batch_rows(run.env, run.group):
+        z = run.per_sample(run.local_batch, run.gan_cfg.z_dim)
         fake = run.G.synthesis(mapped_styles(run, z, c), noise_mode="random")
         loss = generator_loss(run.D(run.augment(fake, run.ada.p), c))
     _optimizer_step(run, loss, list(run.G.parameters()), run.G_opt)
     run.log_loss("G", loss)
 
 
+def pl_batch(cfg: TrainConfig) -> int:
+    """The path-length regulariser's global batch (a fraction of the main one)."""
+    return max(1, cfg.batch // cfg.pl_batch_shrink)
+
+
+def path_length_classes(run: Run, c, n: int):
+    """Classes of the path-length half batch: the first n rows of the global batch, this process's share."""
+    if c is None:
+        return None
+    first = ddp.gather_rows(c, run.env, run.group)[:n * run.env.world_size]
+    rows = ddp.shard_rows(first.shape[0], run.env.rank, run.env.world_size)
+    return first[torch.tensor(rows, device=first.device)]
+
+
 def path_length_step(run: Run, c) -> None:
-    n = max(1, run.local_batch // run.train_cfg.pl_batch_shrink)  # costly, and a rough estimate suffices
-    z = torch.randn(n, run.gan_cfg.z_dim, device=run.env.device)
-    ws = mapped_styles(run, z, None if c is None else c[:n])
-    fake = run.G.synthesis(ws, noise_mode="random")
-    penalty, run.pl_mean = path_length_penalty(fake, ws, run.pl_mean, run.train_cfg.pl_decay,
-                                               lambda t: ddp.all_mean(t, run.env))
+    n = pl_batch(run.train_cfg) // run.env.world_size  # costly, and a rough estimate suffices
+    # The reduction is left out with one process, so that its arithmetic is the recipe's own.
+    reduce_mean = None if run.env.world_size == 1 else (lambda t: ddp.all_mean(t, run.env))
+    with ddp.batch_rows(run.env):
+        z = run.per_sample(n, run.gan_cfg.z_dim)
+        ws = mapped_styles(run, z, path_length_classes(run, c, n))
+        fake = run.G.synthesis(ws, noise_mode="random")
+        penalty, run.pl_mean = path_length_penalty(fake, ws, run.pl_mean, run.train_cfg.pl_decay, reduce_mean)
     loss = penalty.mean() * run.train_cfg.pl_weight * run.train_cfg.pl_interval
     _optimizer_step(run, loss, list(run.G.parameters()), run.G_opt)
     run.log_loss("PL", penalty.mean())
 
 
 def discriminator_step(run: Run, reals: torch.Tensor, c) -> None:
-    with run.autocast():
+    with run.autocast(), ddp.batch_rows(run.env, run.group):
         with torch.no_grad():
-            z = torch.randn(run.local_batch, run.gan_cfg.z_dim, device=run.env.device)
+            z = run.per_sample(run.local_batch, run.gan_cfg.z_dim)
             # The reference tracks w_avg on the discriminator phase's latents (its update_emas=True).
             fake = run.G.synthesis(mapped_styles(run, z, c, track=True), noise_mode="random")
+            # Each process tracked w_avg over its rows; the update is linear, so the mean is the global one.
+            w_avg = run.G.mapping.w_avg
+            w_avg.copy_(ddp.all_mean(w_avg, run.env))
         fake_logits = run.D(run.augment(fake, run.ada.p), c)
         real_logits = run.D(run.augment(reals, run.ada.p), c)
         loss = discriminator_loss(real_logits, fake_logits)
@@ -213,7 +241,8 @@ def discriminator_step(run: Run, reals: torch.Tensor, c) -> None:
 
 def r1_step(run: Run, reals: torch.Tensor, c) -> None:
     # R1 on D's actual input (the augmented reals): stock grid_sample has no double backward.
-    x = run.augment(reals, run.ada.p).detach().requires_grad_(True)
+    with ddp.batch_rows(run.env, run.group):
+        x = run.augment(reals, run.ada.p).detach().requires_grad_(True)
     logits = run.D(x, c)
     run.ada.accumulate(logits)  # the reference counts the regularisation phase's real signs too
     penalty = r1_penalty(x, logits)
@@ -267,6 +296,21 @@ def save_grid(run: Run, path: Path) -> Path:
     return save_png(image_grid(np.concatenate(tiles)), path)
 
 
+def consolidate_ada(run: Run) -> None:
+    """Every process calls this before a checkpoint: ADA's half-filled window moves to rank 0, so the
+    file holds the global sums and the next update (a sum over processes) is unchanged."""
+    if run.env.world_size == 1:
+        return
+    ada = run.ada
+    total = ddp.all_sum(torch.tensor([float(ada.sign_sum), float(ada.count)], dtype=torch.float64), run.env)
+    ada.sign_sum, ada.count = (float(total[0]), float(total[1])) if run.env.rank == 0 else (0.0, 0.0)
+
+
+def checkpoint_everywhere(run: Run) -> dict:
+    consolidate_ada(run)
+    return ddp.on_rank0(run.env, write_checkpoint, run)
+
+
 def write_checkpoint(run: Run) -> dict:
     name = checkpoint_name(run.images_seen)
     path = save_checkpoint(run.out_dir / name, checkpoint_payload(run), {"augment_p": run.ada.p})
@@ -303,23 +347,24 @@ def training_loop(run: Run, batches, progress_fn: ProgressFn | None, abort_fn: A
     cfg, reporter = run.train_cfg, Reporter(run, progress_fn)
     total_images = int(round(cfg.kimg * 1000))
     every = max(int(round(cfg.checkpoint_every_kimg * 1000)), 1)
-    written: dict = {}
+    # Whether a checkpoint was just written: the same on every process (only rank 0 gets its paths).
+    wrote, written = False, {}
     while run.images_seen < total_images:
         if ddp.agree(abort_fn is not None and run.env.rank == 0 and bool(abort_fn()), run.env):
-            written = ddp.on_rank0(run.env, write_checkpoint, run)
+            written = checkpoint_everywhere(run)
             return reporter.report("cancelled", **written)
         images, labels = next(batches)
         reals = images.to(run.env.device, non_blocking=True).float() / 127.5 - 1
         c = labels.to(run.env.device) if run.gan_cfg.num_classes else None
         before = run.images_seen // every
         train_step(run, reals, c)
-        written = {}
-        if run.images_seen // every > before or run.images_seen >= total_images:
-            written = ddp.on_rank0(run.env, write_checkpoint, run)
-        if (written or run.step % cfg.report_every == 0) and run.images_seen < total_images:
+        wrote, written = run.images_seen // every > before or run.images_seen >= total_images, {}
+        if wrote:
+            written = checkpoint_everywhere(run)
+        if (wrote or run.step % cfg.report_every == 0) and run.images_seen < total_images:
             reporter.report(**written)
-    if not written:  # nothing to train (resumed at the end): still leave a checkpoint
-        written = ddp.on_rank0(run.env, write_checkpoint, run)
+    if not wrote:  # nothing to train (resumed at the end): still leave a checkpoint
+        written = checkpoint_everywhere(run)
     return reporter.report("done", **written)
 
 
@@ -332,24 +377,31 @@ def write_run_config(run: Run, data_dir, resume_from, init_from) -> None:
 
 
 def train(train_cfg: TrainConfig, gan_cfg: GANConfig, data_dir, out_dir, *, resume_from=None, init_from=None,
-          progress_fn: ProgressFn | None = None, abort_fn: AbortFn | None = None, device=None) -> dict:
+          progress_fn: ProgressFn | None = None, abort_fn: AbortFn | None = None, device=None,
+          processes: int = 1, launch: ddp.Launch | None = None) -> dict:
     """Train (or resume, or fine-tune) and return the last progress dict with status "done" or "cancelled".
 
     resume_from: a checkpoint of this run to continue exactly. init_from: a checkpoint whose
     weights start a new run (counters, optimizers and p start fresh), with train_cfg.freeze_d
-    discriminator layers frozen.
+    discriminator layers frozen. processes > 1 trains in that many processes (one per GPU, or
+    gloo on the CPU): this one is rank 0 and calls the callbacks, the others are spawned.
     """
     train_cfg, gan_cfg = train_cfg.validate(), gan_cfg.validate()
     if resume_from and init_from:
         raise ValueError("resume_from: give either resume_from or init_from, not both")
-    env = ddp.setup(device, train_cfg.mixed_precision)
+    if processes > 1:
+        return train_processes(train_cfg, gan_cfg, data_dir, out_dir, resume_from=resume_from, init_from=init_from,
+                               progress_fn=progress_fn, abort_fn=abort_fn, device=device, processes=processes)
+    env = ddp.setup(device, train_cfg.mixed_precision, launch)
     try:
+        group = split_group(train_cfg, gan_cfg, env.world_size)
         dataset = ImageFolder(data_dir, gan_cfg.resolution, channels=gan_cfg.img_channels, mirror=train_cfg.mirror)
         if gan_cfg.num_classes and gan_cfg.num_classes != len(dataset.labels):
             raise ValueError(f"num_classes: config has {gan_cfg.num_classes}, data has {len(dataset.labels)} labels")
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         run = build_run(train_cfg, gan_cfg, dataset, out_dir, env)
+        run.group = group
         ddp.seed_process(train_cfg.seed, env)
         for path in filter(None, [resume_from, init_from]):
             ckpt = load_checkpoint(path, map_location=env.device)
@@ -360,7 +412,7 @@ def train(train_cfg: TrainConfig, gan_cfg: GANConfig, data_dir, out_dir, *, resu
         if env.rank == 0:
             write_run_config(run, data_dir, resume_from, init_from)
         sampler = InfiniteBatchSampler(len(dataset), train_cfg.batch, seed=train_cfg.seed, start_batch=run.step,
-                                       rank=env.rank, world_size=env.world_size)
+                                       rank=env.rank, world_size=env.world_size, group=group)
         loader = make_loader(dataset, sampler, num_workers=train_cfg.num_workers,
                              pin_memory=env.device.type == "cuda")
         return training_loop(run, iter(loader), progress_fn, abort_fn)
@@ -368,7 +420,39 @@ def train(train_cfg: TrainConfig, gan_cfg: GANConfig, data_dir, out_dir, *, resu
         ddp.teardown(env)
 
 
-if __name__ == "__main__":
-    from .cli import main
 
-    main()
+def split_group(train_cfg: TrainConfig, gan_cfg: GANConfig, processes: int) -> int:
+    """The stddev group the batch rows are laid out for; ConfigError when `processes` cannot hold whole ones."""
+    return ddp.check_split(train_cfg.batch, processes, gan_cfg.mbstd_group, gan_cfg.mbstd_channels,
+                           pl_batch(train_cfg) if train_cfg.pl_weight else 0)
+
+
+def train_processes(train_cfg: TrainConfig, gan_cfg: GANConfig, data_dir, out_dir, *, processes: int,
+                    device=None, **kwargs) -> dict:
+    """`train` in `processes` processes on this host: rank 0 here (with the callbacks), the rest spawned."""
+    if ddp.started_by_torchrun():
+        raise ConfigError("processes: torchrun already started the processes (WORLD_SIZE is set); leave it out")
+    split_group(train_cfg, gan_cfg, processes)
+    threads = torch.get_num_threads()
+    share = max(1, threads // processes)  # N processes each with every core would fight over them
+    port = ddp.free_port()
+    children = ddp.spawn_ranks(_train_rank, (train_cfg, gan_cfg, str(data_dir), str(out_dir), kwargs["resume_from"],
+                                             kwargs["init_from"], device, share), processes, port)
+    failed = True
+    try:
+        torch.set_num_threads(share)
+        result = train(train_cfg, gan_cfg, data_dir, out_dir, device=device,
+                       launch=ddp.Launch(0, processes, port), **kwargs)
+        failed = False
+        return result
+    finally:
+        torch.set_num_threads(threads)
+        ddp.join_ranks(children, failed=failed)
+
+
+def _train_rank(launch: ddp.Launch, train_cfg, gan_cfg, data_dir, out_dir, resume_from, init_from, device,
+                threads: int) -> None:
+    """Entry point of a spawned rank > 0: no callbacks (rank 0 reports and reads the cancel flag)."""
+    torch.set_num_threads(threads)
+    train(train_cfg, gan_cfg, data_dir, out_dir, resume_from=resume_from, init_from=init_from, device=device,
+          launch=launch)

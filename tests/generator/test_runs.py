@@ -47,6 +47,29 @@ def test_a_fine_tune_starts_from_its_parent_with_frozen_layers(dataset):
     assert child.config["train"]["freeze_d"] == 3 and child.status == "done"
 
 
+def test_train_gan_now_trains_in_two_processes_like_one(dataset):
+    # Rank 0 is this process: it records progress, checkpoints and heartbeats; the other is spawned (gloo).
+    run = train("duo", dataset="lesions", processes=2)
+    assert run.status == "done" and run.kimg >= KIMG and run.config["processes"] == 2
+    assert Path(run.latest_checkpoint).is_file() and run.checkpoints.count() >= 1 and run.heartbeat is not None
+    assert json.loads((Path(run.out_dir) / "config.json").read_text())["world_size"] == 2
+
+
+def test_a_cancel_stops_every_process_of_a_run(dataset):
+    run = services.create_run(name="c2", dataset=dataset, config_name="tiny", overrides={"kimg": 10.0},
+                              processes=2)
+    TrainingRun.objects.filter(id=run.id).update(cancel_requested=True)
+    assert services.train_run(run_id=run.id, job_id="j1") == "cancelled"  # returns: no process waits on
+    run.refresh_from_db()
+    assert run.status == "cancelled" and Path(run.latest_checkpoint).is_file()
+
+
+def test_a_fine_tune_may_start_from_a_checkpoint_file(dataset):
+    parent = train(dataset="lesions")
+    child = train("child", dataset="lesions", resume=parent.latest_checkpoint)
+    assert child.parent is None and child.init_checkpoint == parent.latest_checkpoint and child.status == "done"
+
+
 def test_bad_requests_get_clear_errors(dataset):
     with pytest.raises(CommandError, match="--dataset: no dataset named 'nope'"):
         train(dataset="nope")
@@ -56,6 +79,9 @@ def test_bad_requests_get_clear_errors(dataset):
         train(dataset="lesions", resume="ghost")
     with pytest.raises(CommandError, match="batch"):
         train(dataset="lesions", batch=0)
+    with pytest.raises(CommandError, match="--processes: batch: 8 images over 3 processes"):
+        train(dataset="lesions", processes=3)
+    assert not TrainingRun.objects.exists()
 
 
 def test_a_cancelled_run_stops_and_keeps_a_checkpoint(dataset):

@@ -6,6 +6,7 @@ from cansite.cli import finite_float, positive_int
 from cansite.status import public_reason
 from datasets.services import DatasetImportError
 from generator import jobs
+from generator.gan.networks import NOISE_MODES
 from generator.generations import create_generation, generate
 from generator.models import Generation
 from generator.outputs import MAX_SEEDS
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--seeds", required=True,
                             help=f"Seeds, e.g. 0-2500 or 1,5,9 (ranges include both ends; at most {MAX_SEEDS:,}).")
         parser.add_argument("--psi", type=finite_float, default=1.0, help="Truncation psi (default 1.0: none).")
-        parser.add_argument("--noise-mode", default="const", choices=["const", "random", "none"],
+        parser.add_argument("--noise-mode", default="const", choices=NOISE_MODES,
                             help="Per-layer noise: the checkpoint's fixed maps (default), random, or none.")
         parser.add_argument("--out", required=True, help="Output folder; images go to OUT/<label>/.")
         parser.add_argument("--as", dest="dataset_name", help="Dataset name to register (default: the run's name).")
