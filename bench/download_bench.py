@@ -38,8 +38,8 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench._django import REPO, peak_rss_mb, setup  # noqa: E402
-from cansite.cli import positive_float, positive_int  # noqa: E402
+from bench._django import REPO, peak_rss_mb, setup
+from cansite.cli import positive_float, positive_int
 
 LESIONS = REPO.parent / "shared" / "data" / "lesions"
 HOSTS = [f"127.0.0.{i}" for i in range(2, 22)]

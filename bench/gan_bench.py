@@ -42,12 +42,12 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere in the checkout
 
-from generator.gan import distributed as ddp  # noqa: E402
-from generator.gan.config import get_config  # noqa: E402
-from generator.gan.data import ImageFolder  # noqa: E402
-from generator.gan.networks import Generator  # noqa: E402
-from generator.gan.sample import render_seeds, render_ws, synthesize  # noqa: E402
-from generator.gan.train import build_run, train_step  # noqa: E402
+from generator.gan import distributed as ddp
+from generator.gan.config import get_config
+from generator.gan.data import ImageFolder
+from generator.gan.networks import Generator
+from generator.gan.sample import render_seeds, render_ws, synthesize
+from generator.gan.train import build_run, train_step
 
 H100_TARGET_S_PER_KIMG = 30.0
 
@@ -146,7 +146,7 @@ def bench_paper_sampling(rounds: int) -> dict:
              "baseline_batch1": lambda: G.synthesis(ws1, "const", fast=False),
              "baseline_batch4": lambda: G.synthesis(ws4, "const", fast=False)}
     per_image = {name: [] for name in cases}
-    for name, fn in cases.items():  # warm-up: oneDNN primitive caches, allocator growth
+    for fn in cases.values():  # warm-up: oneDNN primitive caches, allocator growth
         fn()
     for _ in range(rounds):
         for name, fn in cases.items():
@@ -196,7 +196,7 @@ def lively_generator(cfg, device: torch.device) -> Generator:
     G = Generator(cfg)
     with torch.no_grad():
         for name, p in G.named_parameters():
-            if name.endswith("noise_strength") or name.endswith(".bias"):
+            if name.endswith(("noise_strength", ".bias")):
                 p.copy_(torch.randn_like(p) * 0.3)
     return G.eval().requires_grad_(False).to(device)
 
@@ -257,7 +257,8 @@ def main() -> dict:
     parser.add_argument("--sample-images", type=int, default=256, help="tiny images sampled on the CPU")
     parser.add_argument("--cuda-train-steps", type=int, default=48, help="timed paper steps on CUDA")
     parser.add_argument("--cuda-sample-images", type=int, default=256, help="paper images sampled on CUDA")
-    parser.add_argument("--cuda-seed-rule-seeds", type=int, default=8, help="paper seeds rendered for the CUDA seed rule")
+    parser.add_argument("--cuda-seed-rule-seeds", type=int, default=8,
+                        help="paper seeds rendered for the CUDA seed rule")
     parser.add_argument("--no-cuda", action="store_true", help="skip the CUDA part even when a GPU is present")
     parser.add_argument("--paper-threads", type=int, default=2, help="torch CPU threads for the paper figures")
     parser.add_argument("--paper-rounds", type=int, default=3, help="interleaved rounds of the 512 px renders")

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench._django import peak_rss_mb, setup  # noqa: E402
+from bench._django import peak_rss_mb, setup
 
 
 def write_manifest(path: Path, rows: int, seed: int = 0) -> Path:

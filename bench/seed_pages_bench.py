@@ -35,8 +35,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench._django import REPO, setup  # noqa: E402
-from bench._server import collect_static, fresh_database, production_env, start_gunicorn, stop  # noqa: E402
+from bench._django import REPO, setup
+from bench._server import collect_static, fresh_database, production_env, start_gunicorn, stop
 
 DB_NAME = "cansite_seeds_bench"
 RUN = "bench-mel"

@@ -30,8 +30,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench._django import setup  # noqa: E402
-from bench._server import SECRET, collect_static, fresh_database, production_env, start_gunicorn, stop  # noqa: E402
+from bench._django import setup
+from bench._server import SECRET, collect_static, fresh_database, production_env, start_gunicorn, stop
 
 DB_NAME = "cansite_turing_bench"
 TOKEN_RE = re.compile(r'name="(csrfmiddlewaretoken|position|token)" value="([^"]+)"')
@@ -103,7 +103,7 @@ class Participant(threading.Thread):
         began = time.monotonic()
         try:
             self.take_test()
-        except Exception as exc:  # noqa: BLE001 - a failed participant is counted, not fatal
+        except Exception as exc:
             self.errors.append(f"{type(exc).__name__}: {exc}")
         finally:
             self.span = (began, time.monotonic())

@@ -7,7 +7,7 @@ that is not there yet. The job id is chosen here and returned at once, for the c
 from __future__ import annotations
 
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 import django_rq
 from django.conf import settings

@@ -23,8 +23,8 @@ import os
 import socket
 import time
 import traceback
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from django.db import models
 from django.db.models import Q

@@ -8,9 +8,8 @@ The rule: a malformed or unknown query value is ignored (the page shows its defa
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
-
 from pathlib import Path
+from urllib.parse import quote
 
 from django.http import FileResponse, Http404
 from django.utils.cache import get_conditional_response

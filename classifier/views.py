@@ -14,7 +14,6 @@ from . import selectors
 from .charts import roc_chart
 from .models import Benchmark, Experiment
 
-
 EXPORT_COLUMNS = ["kind", "row", "test", "repeats", "mean_auc", "sd", "ci_low", "ci_high", "diff_from_reference",
                   "p_value", "source"]
 

@@ -18,11 +18,11 @@ import threading
 import time
 import uuid
 from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from itertools import zip_longest
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -261,7 +261,7 @@ def safe_download(fetcher: Fetcher, url: str, targets: list[Target], max_pixels:
     """A bug in one URL's handling must not stop the run: it becomes that URL's failure."""
     try:
         return download_url(fetcher, url, targets, max_pixels, cpu_slots)
-    except Exception as exc:  # noqa: BLE001 - recorded on the rows, never swallowed silently
+    except Exception as exc:
         return [Outcome(t.id, False, {"failure_reason": "internal-error", "failure_detail": short(exc, 2000)})
                 for t in targets]
 
@@ -269,7 +269,7 @@ def safe_download(fetcher: Fetcher, url: str, targets: list[Target], max_pixels:
 def outcomes_of(future: Future, targets: list[Target]) -> list[Outcome]:
     try:
         return future.result()
-    except Exception as exc:  # noqa: BLE001 - safe_download catches all; this is a last guard
+    except Exception as exc:
         return [Outcome(t.id, False, {"failure_reason": "internal-error", "failure_detail": short(exc)})
                 for t in targets]
 

@@ -23,7 +23,6 @@ from .download.imaging import MAX_PIXELS, ImageFailure, check_pixels
 from .manifest import MAX_LABEL_LENGTH, MAX_NO_LENGTH
 
 
-
 @dataclass(frozen=True)
 class Found:
     folder: str  # the class folder's name on disk

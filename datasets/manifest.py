@@ -10,11 +10,11 @@ character (NUL, tab, ESC, DEL, C1) is rejected, wherever it is in the file.
 
 from __future__ import annotations
 
-import io
 import math
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from common.labels import normalise_label
@@ -72,7 +72,7 @@ def sniff(path: Path) -> None:
 def read_manifest(path: Path) -> Iterator[Row | Rejected]:
     """Yield a Row or a Rejected for every data line, in file order (duplicates not checked here)."""
     # Universal newlines: a lone CR ends a line (it would otherwise glue the next row onto this URL).
-    with io.open(path, encoding="utf-8", errors="surrogateescape", newline=None) as f:
+    with open(path, encoding="utf-8", errors="surrogateescape", newline=None) as f:
         for number, text in enumerate(f, start=1):
             if number == 1:
                 text = text.removeprefix(BOM)

@@ -53,7 +53,7 @@ class Dataset(models.Model):
 
     def counts_by_status(self) -> dict[str, int]:
         rows = self.images.values("status").annotate(n=Count("id"))
-        counts = {status: 0 for status in ImageRecord.Status.values}
+        counts = dict.fromkeys(ImageRecord.Status.values, 0)
         counts.update({row["status"]: row["n"] for row in rows})
         return counts
 

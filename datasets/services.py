@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError

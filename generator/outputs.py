@@ -6,8 +6,8 @@ GAN5000-style set between them, which the classifier and the Turing test then re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from common.labels import normalise_label
 from common.seeds import MAX_SEEDS, SeedError, Seeds

@@ -29,7 +29,7 @@ class RunSeeds:
         self._starts = [lo for lo, _ in self.ranges]
 
     @classmethod
-    def of(cls, run: TrainingRun) -> "RunSeeds":
+    def of(cls, run: TrainingRun) -> RunSeeds:
         pubs = list(Publication.objects.done().filter(run=run).exclude(checkpoint_sha256="").latest_first())
         return cls(run, pubs)
 

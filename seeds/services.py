@@ -9,9 +9,9 @@ Rendering skips every image whose file exists for the same key (checkpoint sha25
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from django.db import transaction
 

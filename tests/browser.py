@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from typing import Iterator
+from collections.abc import Iterator
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Flags from this machine's notes: without the background-networking ones Chromium keeps trying to reach

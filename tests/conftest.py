@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.shared_data import REPO, SHARED_DATA, in_ci, require  # noqa: F401 - re-exported for the tests
+from tests.shared_data import REPO, SHARED_DATA, in_ci, require
 
 
 def shared_path(*parts: str) -> Path:
@@ -41,7 +41,7 @@ def redis_url() -> str:
     url = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception as exc:
         message = f"Redis at {url} is not reachable: {exc}"
         if in_ci():
             pytest.fail(message)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 from django.conf import settings
 from django.db import transaction
@@ -30,8 +30,8 @@ from datasets.download.imaging import ImageFailure
 from datasets.models import Dataset, ImageRecord
 
 from . import catch, encoding, exposure
-from .tokens import new_token
 from .models import Answer, Feedback, Kind, Truth, TuringImage, TuringSet
+from .tokens import new_token
 
 CLASSES = (MELANOMA, NEVUS)  # in this order: odd sets get the extra melanoma
 FILE_DIR = "turing"
@@ -206,13 +206,13 @@ def draw(options: BuildOptions, supply: dict, demand: list[dict], summary: Build
          progress: Callable[[int, int], None] | None = None) -> list[list[Drawn]]:
     rng = random.Random(options.seed)
     shuffled = {key: rng.sample(records, len(records)) for key, records in sorted(supply.items())}
-    cursor = {key: 0 for key in shuffled}
+    cursor = dict.fromkeys(shuffled, 0)
     drawn: list[list[Drawn]] = []
     total, done = sum(sum(d.values()) for d in demand), 0
     for counts in demand:
         if options.reuse:  # each set draws afresh from the whole pool, never twice within itself
             shuffled = {key: rng.sample(records, len(records)) for key, records in sorted(supply.items())}
-            cursor = {key: 0 for key in shuffled}
+            cursor = dict.fromkeys(shuffled, 0)
         images: list[Drawn] = []
         for key, n in sorted(counts.items()):
             for _ in range(n):

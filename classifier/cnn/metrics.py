@@ -127,7 +127,7 @@ def binary_metrics(y_true, y_score, threshold: float = 0.5) -> dict:
     fp = int(np.sum(pred & (y == 0)))
     tn = int(np.sum(~pred & (y == 0)))
     fn = int(np.sum(~pred & (y == 1)))
-    out: dict[str, Any] = {"n": int(len(y)), "n_pos": tp + fn, "n_neg": tn + fp, "threshold": float(threshold),
+    out: dict[str, Any] = {"n": len(y), "n_pos": tp + fn, "n_neg": tn + fp, "threshold": float(threshold),
            "tp": tp, "fp": fp, "tn": tn, "fn": fn}
     out.update(_auc_fields(y, s))
     for name, k, n in (("acc", tp + tn, len(y)), ("sens", tp, tp + fn), ("spec", tn, tn + fp),

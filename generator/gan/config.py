@@ -67,7 +67,7 @@ class GANConfig:
         """Style vectors the synthesis network consumes: 2 per block, 1 for the first and the last toRGB."""
         return 2 * self.log2_res - 2
 
-    def validate(self) -> "GANConfig":
+    def validate(self) -> GANConfig:
         if self.resolution < 8 or self.resolution & (self.resolution - 1):
             raise ConfigError(f"resolution: must be a power of two >= 8, got {self.resolution}")
         for name in ("img_channels", "z_dim", "w_dim", "mapping_layers", "channel_base",
@@ -123,7 +123,7 @@ class TrainConfig:
     mixed_precision: str = "auto"  # auto = bf16 autocast on CUDA, fp32 on CPU
     num_workers: int = 2  # data loader processes per GPU (0 = load in the training process)
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         if not self.kimg > 0:
             raise ConfigError(f"kimg: must be > 0, got {self.kimg}")
         for name in ("batch", "r1_interval", "pl_interval", "pl_batch_shrink", "ada_interval", "report_every"):
@@ -222,5 +222,14 @@ def config_dict(gan_cfg: GANConfig, train_cfg: TrainConfig) -> dict:
     return {"gan": asdict(gan_cfg), "train": asdict(train_cfg)}
 
 
-__all__ = ["D_ARCHITECTURES", "ConfigError", "GANConfig", "TrainConfig", "CONFIGS", "get_config",
-           "gan_config_from_dict", "train_config_from_dict", "config_dict"]
+__all__ = [
+    "CONFIGS",
+    "D_ARCHITECTURES",
+    "ConfigError",
+    "GANConfig",
+    "TrainConfig",
+    "config_dict",
+    "gan_config_from_dict",
+    "get_config",
+    "train_config_from_dict",
+]

@@ -271,7 +271,7 @@ def spawn_ranks(target: Callable, args: tuple, processes: int, port: int) -> lis
             if dead:
                 join_ranks(children, failed=True)
                 raise RuntimeError(f"processes: a training process exited with status {dead[0].exitcode} "
-                                   "while starting (is the caller's __main__ guarded?)")
+                                   "while starting (is the caller's __main__ guarded?)") from None
     return children
 
 

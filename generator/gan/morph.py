@@ -12,8 +12,8 @@ the same for every frame, so only the content changes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch

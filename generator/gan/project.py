@@ -26,8 +26,9 @@ random convolutions, which still make a usable perceptual distance.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, cast
+from typing import cast
 
 import numpy as np
 import torch

@@ -386,5 +386,13 @@ def check_config(cfg: GANConfig) -> GANConfig:
         raise SnapshotError(f"constructor arguments: unsupported value ({exc})") from None
 
 
-__all__ = ["Snapshot", "SnapshotError", "read_snapshot", "checkpoint_payload", "load_pickle", "generator_names",
-           "discriminator_names", "PersistentObject"]
+__all__ = [
+    "PersistentObject",
+    "Snapshot",
+    "SnapshotError",
+    "checkpoint_payload",
+    "discriminator_names",
+    "generator_names",
+    "load_pickle",
+    "read_snapshot",
+]

@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -345,8 +345,8 @@ class Reporter:
 
 def training_loop(run: Run, batches, progress_fn: ProgressFn | None, abort_fn: AbortFn | None) -> dict:
     cfg, reporter = run.train_cfg, Reporter(run, progress_fn)
-    total_images = int(round(cfg.kimg * 1000))
-    every = max(int(round(cfg.checkpoint_every_kimg * 1000)), 1)
+    total_images = round(cfg.kimg * 1000)
+    every = max(round(cfg.checkpoint_every_kimg * 1000), 1)
     # Whether a checkpoint was just written: the same on every process (only rank 0 gets its paths).
     wrote, written = False, {}
     while run.images_seen < total_images:

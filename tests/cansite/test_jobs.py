@@ -168,7 +168,8 @@ def test_a_failure_shows_visitors_one_safe_line_and_staff_the_traceback(dataset,
     run = make_run(dataset)
 
     def broken(**kwargs):
-        open("/work/secret/place/data.bin")
+        with open("/work/secret/place/data.bin"):
+            pass
 
     monkeypatch.setattr(services, "export_dataset", broken)
     with pytest.raises(FileNotFoundError):

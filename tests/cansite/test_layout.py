@@ -16,7 +16,6 @@ from django.conf import settings
 from django.urls import reverse
 
 from classifier.models import Experiment
-
 from tests.browser import WIDTHS, page_problems
 from tests.cansite.factory import make_site
 

@@ -165,7 +165,7 @@ def test_subdir_also_picks_a_folder_inside_a_folder_path_and_may_not_leave_it(tm
     summary = import_folder(path=tmp_path / "torrent", name="g", subdir="GAN5000", kind="synthetic")
     assert summary.imported == 1 and Dataset.objects.get().source == str(tmp_path / "torrent" / "GAN5000")
     (tmp_path / "torrent" / "link").symlink_to(tmp_path / "outside")
-    with pytest.raises(CommandError, match="^--subdir link: no such folder in") as caught:
+    with pytest.raises(CommandError, match=r"^--subdir link: no such folder in") as caught:
         call_command("import_folder", str(tmp_path / "torrent"), "--name", "h", "--subdir", "link")
     assert caught.value.returncode == 2 and not Dataset.objects.filter(name="h").exists()
 

@@ -7,11 +7,10 @@ from django.apps import apps
 from classifier.cnn.data import scan_dirs
 from datasets.models import Dataset, ImageRecord
 from datasets.services import import_folder, import_manifest
-from turing.building import BuildOptions, pools
-from turing.models import Truth
-
 from tests.datasets import webserver as w
 from tests.datasets.factory import make_dataset, make_row, manifest_line, write_manifest
+from turing.building import BuildOptions, pools
+from turing.models import Truth
 
 pytestmark = pytest.mark.django_db
 

@@ -52,7 +52,7 @@ def test_a_real_folder_set_is_still_refused_as_a_synthetic_source_saying_why(tmp
     make_image_dataset(tmp_path / "real", "REAL", 4)
     gan_zip(tmp_path / "gan", 4)
     call_command("import_folder", str(tmp_path / "gan" / "GAN5000"), "--name", "FORGOT", stdout=io.StringIO())
-    with pytest.raises(CommandError, match="^--synthetic: FORGOT is a folder dataset of real images; a folder "
+    with pytest.raises(CommandError, match=r"^--synthetic: FORGOT is a folder dataset of real images; a folder "
                                            "of generated images is imported with import_folder --synthetic$"):
         call_command("build_turing_sets", "--real", "REAL", "--synthetic", "FORGOT", "--sets", "1", "--per-set", "8",
                      stdout=io.StringIO())

@@ -110,7 +110,7 @@ class ImageServer:
     def url(self, path: str) -> str:
         return f"http://{self.host}:{self.port}{path}"
 
-    def start(self) -> "ImageServer":
+    def start(self) -> ImageServer:
         self._server = QuietServer((self.host, 0), self._handler())
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

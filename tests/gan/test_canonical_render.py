@@ -34,7 +34,7 @@ def make_lively_generator(num_classes: int) -> Generator:
     G = Generator(gan_cfg)
     with torch.no_grad():
         for name, p in G.named_parameters():
-            if name.endswith("noise_strength") or name.endswith(".bias"):
+            if name.endswith(("noise_strength", ".bias")):
                 p.copy_(torch.randn_like(p) * 0.3)
         G.mapping.w_avg.copy_(torch.randn_like(G.mapping.w_avg))
     return G.eval().requires_grad_(False)
@@ -67,11 +67,13 @@ def test_a_seed_renders_the_same_floats_and_bytes_in_any_batch_and_thread_count(
     kw = dict(psi=0.7, noise_mode=noise_mode, class_idx=class_idx)
     reference = with_threads(1, lambda: render_seeds(G, SEEDS, **kw))
     for size, threads in itertools.product(BATCH_SIZES, THREADS):
-        floats = with_threads(threads, lambda: torch.cat([render_seeds(G, c, **kw) for c in chunks(SEEDS, size)]))
+        floats = with_threads(threads, lambda size=size: torch.cat([render_seeds(G, c, **kw)
+                                                                    for c in chunks(SEEDS, size)]))
         assert torch.equal(floats, reference), f"floats differ at batch {size}, {threads} threads"
     reference_bytes = to_uint8(reference)
     for size, threads in ((7, 2), (16, 1)):  # the bytes, through synthesize (generate_images: below)
-        images = with_threads(threads, lambda: np.concatenate([synthesize(G, c, **kw) for c in chunks(SEEDS, size)]))
+        images = with_threads(threads, lambda size=size: np.concatenate([synthesize(G, c, **kw)
+                                                                         for c in chunks(SEEDS, size)]))
         assert np.array_equal(images, reference_bytes), f"bytes differ at batch {size}, {threads} threads"
     assert len({img.tobytes() for img in reference_bytes}) == len(SEEDS)  # 16 different pictures
 

@@ -16,7 +16,7 @@ def make_generator(**overrides) -> Generator:
     G = Generator(gan_cfg)
     with torch.no_grad():
         for name, p in G.named_parameters():
-            if name.endswith("noise_strength") or name.endswith(".bias"):
+            if name.endswith(("noise_strength", ".bias")):
                 p.copy_(torch.randn_like(p) * 0.3)
     return G.eval()
 

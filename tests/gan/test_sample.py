@@ -57,6 +57,7 @@ def test_an_unconditional_model_refuses_a_class(trained_run, tmp_path):
 def test_the_sample_command_line_writes_the_seeds(trained_run, tmp_path):
     from generator.gan.cli import main
 
-    paths = main(["sample", str(trained_run["checkpoint"]), "--seeds", "0-2", "--out", str(tmp_path), "--device", "cpu"])
+    paths = main(["sample", str(trained_run["checkpoint"]), "--seeds", "0-2", "--out", str(tmp_path),
+                  "--device", "cpu"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["seed0000.png", "seed0001.png", "seed0002.png"]
     assert len(paths) == 3

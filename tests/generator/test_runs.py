@@ -43,7 +43,8 @@ def test_naming_a_finished_run_again_continues_it_to_more_kimg(dataset):
 def test_a_fine_tune_starts_from_its_parent_with_frozen_layers(dataset):
     train(dataset="lesions")
     child = train("child", dataset="lesions", label="nevus", resume="run1", freeze_d=3)
-    assert child.parent.name == "run1" and child.init_checkpoint == TrainingRun.objects.get(name="run1").latest_checkpoint
+    parent = TrainingRun.objects.get(name="run1")
+    assert child.parent.name == "run1" and child.init_checkpoint == parent.latest_checkpoint
     assert child.config["train"]["freeze_d"] == 3 and child.status == "done"
 
 

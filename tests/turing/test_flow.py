@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tests.conftest import REPO
 from turing import services
-from turing.models import Answer, Participant, TuringImage
+from turing.models import Answer, Participant
 
 from .factory import JSON, current, make_participant_with_answers, make_sets, showing_token, start, submit
 

@@ -15,8 +15,10 @@ def add_training_flags(parser) -> None:
                        help="reference: flips, RAdam, no schedule; strong: more augmentation, balanced, cosine.")
     group.add_argument("--epochs", type=positive_int, default=DEFAULT_SETTINGS["epochs"], help="Epochs (default 30).")
     group.add_argument("--batch", type=positive_int, default=DEFAULT_SETTINGS["batch"], help="Batch size (default 64).")
-    group.add_argument("--lr", type=positive_float, default=DEFAULT_SETTINGS["lr"], help="Learning rate (default 0.001).")
-    group.add_argument("--img-size", type=positive_int, default=DEFAULT_SETTINGS["img_size"], help="Pixels (default 224).")
+    group.add_argument("--lr", type=positive_float, default=DEFAULT_SETTINGS["lr"],
+                       help="Learning rate (default 0.001).")
+    group.add_argument("--img-size", type=positive_int, default=DEFAULT_SETTINGS["img_size"],
+                       help="Pixels (default 224).")
     group.add_argument("--repeats", type=positive_int, default=1, help="Independent repeats, seeds 0..R-1 (paper: 10).")
     parser.add_argument("--now", action="store_true", help="Run in this process instead of queueing on gpu.")
 

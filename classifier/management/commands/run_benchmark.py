@@ -14,7 +14,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--train", required=True, help="Comma-separated rows; '+' joins datasets into a union.")
         parser.add_argument("--test", required=True, help="Comma-separated test dataset names (columns).")
-        parser.add_argument("--name", default="default", help="Benchmark name shown on /benchmarks/ (default %(default)s).")
+        parser.add_argument("--name", default="default",
+                            help="Benchmark name shown on /benchmarks/ (default %(default)s).")
         add_training_flags(parser)
 
     def handle(self, *args, **opts):

@@ -12,7 +12,8 @@ class Command(BaseCommand):
     help = "Train EfficientNet-Lite0 on one training set (several names make a union) and test it on others."
 
     def add_arguments(self, parser):
-        parser.add_argument("--train", required=True, help="Training dataset(s): names joined by ',' or '+' form one union.")
+        parser.add_argument("--train", required=True,
+                            help="Training dataset(s): names joined by ',' or '+' form one union.")
         parser.add_argument("--test", required=True, help="Comma-separated test dataset names.")
         add_training_flags(parser)
 

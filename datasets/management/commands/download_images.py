@@ -6,7 +6,6 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from cansite.cli import non_negative_int, positive_float, positive_int
-
 from datasets.downloader import DownloadBusy, DownloadOptions, download_images
 from datasets.models import Dataset
 
@@ -26,7 +25,8 @@ class Command(BaseCommand):
         net.add_argument("--timeout", type=positive_float, default=DEFAULTS.timeout,
                          help=f"Seconds for a connection, a read, and a whole body (default {DEFAULTS.timeout:g}).")
         net.add_argument("--retries", type=non_negative_int, default=DEFAULTS.retries,
-                         help=f"Extra tries after timeouts, connection errors, 429 and 5xx (default {DEFAULTS.retries}).")
+                         help="Extra tries after timeouts, connection errors, 429 and 5xx "
+                              f"(default {DEFAULTS.retries}).")
         net.add_argument("--max-mb", type=positive_float, default=DEFAULTS.max_bytes / 2**20,
                          help="Largest body accepted, in MiB (default 30).")
         net.add_argument("--allow-private", action="store_true",

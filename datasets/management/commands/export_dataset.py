@@ -5,7 +5,6 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from cansite.cli import positive_int
-
 from datasets.export import export_dataset
 from datasets.models import Dataset
 
@@ -19,7 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("--square", action="store_true", help="Centre-crop each image to a square.")
         parser.add_argument("--size", type=positive_int, help="With --square: resize to SIZE x SIZE (e.g. 512).")
         parser.add_argument("--overwrite", action="store_true", help="Rewrite files that are already up to date.")
-        parser.add_argument("--workers", type=positive_int, default=4, help="Threads decoding and resizing (default 4).")
+        parser.add_argument("--workers", type=positive_int, default=4,
+                            help="Threads decoding and resizing (default 4).")
         parser.add_argument("--json", action="store_true", help="End with the summary as one JSON object.")
 
     def handle(self, *args, name, dest, **options):

@@ -16,7 +16,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--run", required=True, help="Training run to measure.")
-        parser.add_argument("--images", type=positive_int, default=1000, help="Generated images to compare (default 1000).")
+        parser.add_argument("--images", type=positive_int, default=1000,
+                            help="Generated images to compare (default 1000).")
         parser.add_argument("--psi", type=finite_float, default=1.0, help="Truncation psi (default 1.0).")
         parser.add_argument("--real", metavar="DATASET",
                             help="Compare with this dataset's images (default: the run's own training images; "

@@ -24,7 +24,8 @@ class Command(BaseCommand):
         model = parser.add_argument_group("model and schedule")
         model.add_argument("--config", default="tiny", choices=sorted(CONFIGS), help="Named config (default tiny).")
         model.add_argument("--kimg", type=positive_float, help="Thousands of real images to show (fractions allowed).")
-        model.add_argument("--gamma", type=non_negative_float, help="R1 weight (paper: 8.2 pretraining, 32 fine-tuning).")
+        model.add_argument("--gamma", type=non_negative_float,
+                           help="R1 weight (paper: 8.2 pretraining, 32 fine-tuning).")
         model.add_argument("--batch", type=positive_int, help="Global batch size (paper: 16).")
         model.add_argument("--mirror", action="store_true", default=None, help="Add x-flipped copies of the data.")
         model.add_argument("--checkpoint-every", type=positive_float, dest="checkpoint_every_kimg",
@@ -33,7 +34,8 @@ class Command(BaseCommand):
         tune.add_argument("--resume", metavar="RUN|PATH",
                           help="Start a new run from these weights, a run's latest checkpoint or a checkpoint file "
                                "(a fine-tune, NVIDIA's --resume: ADA speed 100 kimg, no EMA ramp-up).")
-        tune.add_argument("--freeze-d", type=non_negative_int, help="Freeze the first N discriminator layers (paper: 13).")
+        tune.add_argument("--freeze-d", type=non_negative_int,
+                          help="Freeze the first N discriminator layers (paper: 13).")
         parser.add_argument("--processes", type=positive_int,
                             help="Training processes, one per GPU (default: every GPU of the host, else 1; "
                                  "on the CPU, N gloo processes).")
