@@ -14,6 +14,15 @@ def shared_path(*parts: str) -> Path:
     return require(SHARED_DATA.joinpath(*parts), "real test data")
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Pages are cached (seed pages for a minute) in a cache that outlives a test: each test starts with an
+    empty one, so no test is served another test's pages."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def dataset(tmp_path, media_root):
     """'lesions': a folder dataset of 8 painted melanoma and 8 nevus images, imported (for GAN runs)."""

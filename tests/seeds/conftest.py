@@ -12,10 +12,3 @@ def one_torch_thread():
     yield
     torch.set_num_threads(threads)
 
-
-@pytest.fixture(autouse=True)
-def empty_page_cache():
-    """Seed pages are cached for a minute: each test starts with an empty cache."""
-    from django.core.cache import cache
-
-    cache.clear()
