@@ -27,6 +27,7 @@ demo: export LOCAL_SITE := true
 demo: venv
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py demo
+	$(PY) manage.py collectstatic --no-input -v0
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
 	$(PY) manage.py runserver --noreload 127.0.0.1:$(PORT)
 
