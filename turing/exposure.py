@@ -20,7 +20,7 @@ from datasets.models import ImageRecord
 
 from .models import Truth, TuringImage
 
-SEED_NAME = re.compile(r"seed0*(\d+)\.[A-Za-z0-9]+")
+SEED_NAME = re.compile(r"seed0*([0-9]+)\.[A-Za-z0-9]+")
 
 
 def record_seed(record: ImageRecord) -> int | None:
