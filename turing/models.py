@@ -9,6 +9,12 @@ random token (and its own padding bytes), so that nothing one participant sees n
 next, and a repeat is not recognisable by its token. An Answer is one trial. A StartLog row is what the
 per-network limit of new tests needs: a keyed HMAC of the address, kept for the limit's window only. "One answer per
 participant per image" and "one answer per trial" are database constraints.
+
+A Study (loaded from a TOML file, see turing/studies.py) spreads its participants over (set, condition)
+cells; a participant of a study keeps the ConsentVersion they agreed to, their language and, when they came
+from a recruitment panel, the panel's id (purged after the study's retention_days). What leaves no
+participant row (entering without consenting, declining, withdrawing) is a FlowEvent: an anonymous count
+for the attrition table, never an id.
 """
 from __future__ import annotations
 
@@ -42,6 +48,22 @@ class Profile(models.TextChoices):
     LAYPERSON = "layperson", "Layperson"
 
 
+class Panel(models.TextChoices):
+    NONE = "none", "None (anyone with the link)"
+    PROLIFIC = "prolific", "Prolific"
+    MTURK = "mturk", "Amazon Mechanical Turk"
+    CLOUDRESEARCH = "cloudresearch", "CloudResearch"
+    GENERIC = "generic", "Other panel (?pid=)"
+
+
+class Outcome(models.TextChoices):
+    """How a participant leaves a study; each has the panel's completion code."""
+
+    COMPLETED = "completed", "Completed"
+    FAILED_ATTENTION = "failed_attention", "Failed an attention check"
+    NO_CONSENT = "no_consent", "Declined consent"
+
+
 class TuringSetQuerySet(models.QuerySet):
     def current(self):
         return self.filter(archived_at__isnull=True)
@@ -66,6 +88,76 @@ class TuringSet(models.Model):
 
     def __str__(self) -> str:
         return f"set {self.number}" + (" (archived)" if self.archived_at else "")
+
+
+class Study(models.Model):
+    """A study as its TOML file defines it (turing/studies.py reads and writes the file)."""
+
+    slug = models.SlugField(max_length=64, unique=True, help_text="/turing/s/<slug>/")
+    title = models.CharField(max_length=200)
+    sets = models.JSONField(default=list, help_text="Turing set numbers the participants are spread over.")
+    conditions = models.JSONField(default=list, help_text="Feedback arms (none, each, end), assigned balanced.")
+    practice = models.PositiveSmallIntegerField(default=0, help_text="Practice images first (never scored).")
+    trial_seconds = models.PositiveIntegerField(default=0, help_text="Time limit per image; 0: none.")
+    languages = models.JSONField(default=list, help_text="Language codes participants may choose.")
+    debrief = models.TextField(blank=True, help_text="Shown after the score.")
+    contact = models.CharField(max_length=200, blank=True)
+    retention_days = models.PositiveIntegerField(default=365, help_text="Panel ids are purged after this.")
+    panel = models.CharField(max_length=16, choices=Panel.choices, default=Panel.NONE)
+    completion_url = models.CharField(max_length=500, blank=True, help_text="With {code} for the outcome's code.")
+    codes = models.JSONField(default=dict, help_text="Completion code per outcome.")
+    active = models.BooleanField(default=True, help_text="Closed studies take no new participants.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name_plural = "studies"
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class ConsentVersion(models.Model):
+    """One consent text of a study: a changed text is a new version; participants keep the one they agreed to."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="consent_versions")
+    number = models.PositiveSmallIntegerField(help_text="1, 2, ... in the order the texts were loaded.")
+    text = models.TextField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "number"]
+        constraints = [models.UniqueConstraint(fields=["study", "number"], name="one_consent_number_per_study"),
+                       models.UniqueConstraint(fields=["study", "sha256"], name="one_version_per_consent_text")]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug} consent v{self.number}"
+
+
+class FlowEvent(models.Model):
+    """A step of the study flow that leaves no participant row: entering, declining, withdrawing.
+    Anonymous by design (no participant, no panel id): only counts per condition and language."""
+
+    class Event(models.TextChoices):
+        ENTERED = "entered", "Entered"
+        DECLINED = "declined", "Declined consent"
+        WITHDREW = "withdrew", "Withdrew"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="flow_events")
+    event = models.CharField(max_length=10, choices=Event.choices)
+    condition = models.CharField(max_length=8, blank=True, help_text="Blank before a cell is assigned.")
+    set_number = models.PositiveSmallIntegerField(null=True, blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "created_at"]
+        indexes = [models.Index(fields=["study", "event"])]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}: {self.event}"
 
 
 class TuringImage(models.Model):
@@ -105,9 +197,26 @@ class Participant(models.Model):
     catch_failed = models.PositiveSmallIntegerField(default=0, help_text="Catch test patterns called real.")
     fast_answers = models.PositiveSmallIntegerField(default=0)
     flagged = models.BooleanField(default=False, help_text="Left out of the default analysis.")
+    # a study's participant: their cell, language, consent record and (from a panel) the panel's ids
+    study = models.ForeignKey(Study, null=True, blank=True, on_delete=models.PROTECT, related_name="participants")
+    condition = models.CharField(max_length=8, choices=Feedback.choices, blank=True,
+                                 help_text="The study's feedback arm; blank outside a study (the set's feedback).")
+    language = models.CharField(max_length=8, blank=True)
+    consent_version = models.ForeignKey(ConsentVersion, null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="participants")
+    consented_at = models.DateTimeField(null=True, blank=True)
+    panel_id = models.CharField(max_length=128, blank=True, help_text="PROLIFIC_PID, workerId, ...; purged "
+                                "after the study's retention_days.")
+    panel_data = models.JSONField(default=dict, blank=True, help_text="The panel's other ids (study, session, "
+                                  "assignment, HIT, turkSubmitTo); purged with panel_id.")
+    practice_position = models.PositiveSmallIntegerField(default=0, help_text="Practice trials done.")
+    timed_out = models.PositiveSmallIntegerField(default=0, help_text="Trials whose time limit ran out.")
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["study", "panel_id"], condition=~Q(panel_id=""),
+                                               name="one_participant_per_panel_id")]
+        indexes = [models.Index(fields=["study", "condition", "turing_set"])]
 
     def __str__(self) -> str:
         return self.public_id
@@ -166,7 +275,9 @@ class Answer(models.Model):
     image = models.ForeignKey(TuringImage, on_delete=models.PROTECT, related_name="answers")
     position = models.PositiveSmallIntegerField(help_text="Trial index, from 0.")
     repeat = models.BooleanField(default=False, help_text="The attention check's second showing.")
-    answer = models.CharField(max_length=10, choices=Truth.choices)
+    answer = models.CharField(max_length=10, choices=Truth.choices, blank=True,
+                              help_text="Blank when the trial timed out.")
+    timed_out = models.BooleanField(default=False, help_text="The time limit ran out before an answer.")
     confidence = models.PositiveSmallIntegerField(null=True, blank=True)
     response_ms = models.PositiveIntegerField()
     fast = models.BooleanField(default=False)
@@ -179,6 +290,8 @@ class Answer(models.Model):
             models.UniqueConstraint(fields=["participant", "position"], name="one_answer_per_trial"),
             models.CheckConstraint(condition=Q(confidence__isnull=True) | Q(confidence__gte=1, confidence__lte=3),
                                    name="confidence_1_to_3"),
+            models.CheckConstraint(condition=Q(timed_out=True, answer="") | (Q(timed_out=False) & ~Q(answer="")),
+                                   name="answer_given_unless_timed_out"),
         ]
 
     def __str__(self) -> str:
@@ -186,4 +299,4 @@ class Answer(models.Model):
 
     @property
     def correct(self) -> bool:
-        return self.answer == self.image.truth
+        return not self.timed_out and self.answer == self.image.truth
