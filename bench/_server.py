@@ -38,11 +38,12 @@ def collect_static(env: dict) -> None:
                    check=True)
 
 
-def start_gunicorn(env: dict, port: int, workers: int, threads: int) -> subprocess.Popen:
-    """`gunicorn cansite.wsgi` (gthread workers) on 127.0.0.1:port, once it accepts connections."""
-    server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "cansite.wsgi", "-b", f"127.0.0.1:{port}",
-                               "-w", str(workers), "-k", "gthread", "--threads", str(threads), "--backlog", "2048",
-                               "--keep-alive", "30", "--log-level", "error"], cwd=REPO, env=env,
+def start_gunicorn(env: dict, port: int, workers: int | None, threads: int | None) -> subprocess.Popen:
+    """`gunicorn cansite.wsgi` on 127.0.0.1:port, once it accepts connections: the repository's
+    gunicorn.conf.py (what production runs), with `workers` and `threads` instead of its own when given."""
+    sizes = [*(["-w", str(workers)] if workers else []), *(["--threads", str(threads)] if threads else [])]
+    server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "cansite.wsgi", "-c", "gunicorn.conf.py",
+                               "-b", f"127.0.0.1:{port}", *sizes, "--log-level", "error"], cwd=REPO, env=env,
                               start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -53,6 +54,35 @@ def start_gunicorn(env: dict, port: int, workers: int, threads: int) -> subproce
             time.sleep(0.2)
     stop(server)
     raise SystemExit("gunicorn did not start within 60 s")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process so far, from /proc/<pid>/stat (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(server: subprocess.Popen) -> list[int]:
+    """gunicorn's master and its workers (the master's children)."""
+    try:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return [server.pid, *map(int, children)]
+
+
+def database_backend_pids(database_url: str) -> list[int]:
+    """The PostgreSQL backends connected to the database of `database_url` (but this query's own)."""
+    import psycopg
+
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                            [name]).fetchall()
+    return [pid for (pid,) in rows]
 
 
 def stop(server: subprocess.Popen) -> None:
