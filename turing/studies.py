@@ -81,14 +81,6 @@ def entry_path(slug: str) -> str:
     return f"/turing/s/{slug}/"
 
 
-def practice_available(spec: StudySpec) -> int | None:
-    """How many practice images the study could show, or None where nobody decides that yet.
-
-    The practice images' source belongs to turing/practice.py (the study flow's branch); until it is
-    merged the count is not checked. Once it is, return its count here."""
-    return None
-
-
 # --- reading -------------------------------------------------------------------------------------------
 
 def read_study(path: str | Path) -> StudySpec:
@@ -113,7 +105,7 @@ def parse_toml(path: Path) -> dict:
     except OSError as exc:
         raise StudyFileError(f"{path}: cannot be read ({exc.strerror})") from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # Windows editors start UTF-8 files with a BOM
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         raise StudyFileError(f"{path}: line {line}: not UTF-8 text") from None
@@ -251,11 +243,20 @@ def panel(table) -> PanelSpec:
     if kind not in Panel.values:
         raise StudyFileError(f"panel.kind: {kind!r} is not one of {', '.join(Panel.values)}")
     url = text(table, "completion_url", prefix="panel.") if "completion_url" in table else ""
+    # What the flow uses (turing/panels.py): a completion URL for Prolific, CloudResearch and generic panels;
+    # MTurk returns through the assignment's turkSubmitTo; without a panel nobody is sent anywhere. A key
+    # the flow would ignore is refused, as an unknown key is: the researcher believes it does something.
+    if kind == Panel.NONE and (url or "codes" in table):
+        raise StudyFileError(f"panel.{'completion_url' if url else 'codes'}: a study without a panel (kind "
+                             "\"none\") sends nobody back with a code: set panel.kind, or leave it out")
+    if kind == Panel.MTURK and url:
+        raise StudyFileError("panel.completion_url: MTurk participants complete through their assignment's "
+                             "turkSubmitTo: leave it out")
     if url:
         completion_url(url)
-    elif kind not in (Panel.NONE, Panel.MTURK):  # MTurk completes through the assignment's turkSubmitTo
+    elif kind not in (Panel.NONE, Panel.MTURK):
         raise StudyFileError(f"panel.completion_url: missing: a {kind} study sends participants back to it")
-    codes = panel_codes(table.get("codes"), needed=kind != Panel.NONE or bool(url))
+    codes = panel_codes(table.get("codes"), needed=kind != Panel.NONE)
     return PanelSpec(kind=kind, completion_url=url, codes=codes)
 
 
@@ -292,17 +293,14 @@ def panel_codes(table, needed: bool) -> dict[str, str]:
 
 
 def check_against_database(spec: StudySpec) -> None:
-    """What the file cannot say alone: its sets are built, its practice images exist, and its consent text
-    is not one that a later version already replaced (a version's text is unique in its study)."""
+    """What the file cannot say alone: its sets are built, and its consent text is not one that a later
+    version already replaced (a version's text is unique in its study)."""
     built = set(TuringSet.objects.current().values_list("number", flat=True))
     for number in spec.sets:
         if number not in built:
             have = ", ".join(map(str, sorted(built))) or "none"
             raise StudyFileError(f"sets: set {number} has no current build (built now: {have}; "
                                  f"build_turing_sets makes them)")
-    available = practice_available(spec)
-    if available is not None and spec.practice > available:
-        raise StudyFileError(f"practice: {spec.practice} practice images asked for, {available} available")
     versions = list(ConsentVersion.objects.filter(study__slug=spec.slug).order_by("number"))
     digest = consent_sha256(spec.consent)
     for version in versions[:-1]:
@@ -350,7 +348,9 @@ def save_spec(spec: StudySpec) -> Loaded:
         latest = ConsentVersion.objects.create(study=study, number=(latest.number + 1) if latest else 1,
                                                text=spec.consent, sha256=consent_sha256(spec.consent))
         changed.append("consent")
-    # Once turing/practice.py is merged: ensure_practice(study) here, inside the same transaction.
+    # Once turing/practice.py (branch studyflow) is merged: ensure_practice(study) here, inside this
+    # transaction, its PracticeError (which names the key) raised as a StudyFileError: too few practice
+    # images then rolls the whole load back. load() would prefix the file's name, as read_study does.
     status = "created" if created else "updated" if changed else "unchanged"
     return Loaded(study=study, status=status, changed=[] if created else changed, consent_version=latest.number)
 
@@ -376,8 +376,9 @@ def export(study: Study) -> str:
            ("debrief", toml_block(study.debrief), "shown after the score"),
            ("contact", toml_string(study.contact), ""),
            ("retention_days", str(study.retention_days), "panel ids are purged after this")]
-    panel_lines = [("kind", toml_string(study.panel), " | ".join(Panel.values)),
-                   ("completion_url", toml_string(study.completion_url), "{code}: the outcome's code")]
+    panel_lines = [("kind", toml_string(study.panel), " | ".join(Panel.values))]
+    if study.completion_url:
+        panel_lines.append(("completion_url", toml_string(study.completion_url), "{code}: the outcome's code"))
     lines = [f"# Study {study.slug!r}, exported from cansite; load it with: manage.py load_study FILE",
              *assignments(top), "", "[panel]", *assignments(panel_lines)]
     if study.codes:

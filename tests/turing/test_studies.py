@@ -112,6 +112,13 @@ FAULTS = [
                                        ""), "panel.completion_url: missing: a prolific study sends participants"),
     ("codes missing for a panel", PILOT.split("[panel.codes]")[0], "panel.codes: missing: give [panel.codes] with "
      "completed, failed_attention, no_consent"),
+    ("url without a panel", MINIMAL + '[panel]\ncompletion_url = "https://x.org/?c={code}"\n',
+     'panel.completion_url: a study without a panel (kind "none") sends nobody back with a code'),
+    ("codes without a panel", MINIMAL + '[panel.codes]\ncompleted = "A"\nfailed_attention = "B"\nno_consent = "C"\n',
+     'panel.codes: a study without a panel (kind "none") sends nobody back'),
+    ("url for mturk", edited('kind = "prolific"', 'kind = "mturk"'),
+     "panel.completion_url: MTurk participants complete through their assignment's turkSubmitTo"),
+    ("codes missing for mturk", MINIMAL + '[panel]\nkind = "mturk"\n', "panel.codes: missing"),
     ("unknown panel", edited('kind = "prolific"', 'kind = "toloka"'),
      "panel.kind: 'toloka' is not one of none, prolific, mturk, cloudresearch, generic"),
     ("panel not a table", MINIMAL + 'panel = "prolific"\n', "panel: must be a table ([panel] with kind"),
@@ -173,15 +180,6 @@ def test_an_archived_build_is_not_a_set_a_study_can_use(tmp_path):
         load(write(tmp_path, MINIMAL.replace("sets = [1]", "sets = [1, 2]")))
 
 
-def test_practice_beyond_the_images_available_is_refused_once_practice_says_how_many(tmp_path, monkeypatch):
-    make_builds(1, 2, 3)
-    monkeypatch.setattr(studies, "practice_available", lambda spec: 1)
-    with pytest.raises(CommandError, match="practice: 2 practice images asked for, 1 available"):
-        load(write(tmp_path, PILOT))
-    monkeypatch.setattr(studies, "practice_available", lambda spec: 2)
-    assert load(write(tmp_path, PILOT)).startswith("created")
-
-
 def test_a_minimal_file_gets_the_defaults(tmp_path):
     make_builds(1)
     assert load(write(tmp_path, MINIMAL)) == "created: study mini, consent version 1, entry /turing/s/mini/\n"
@@ -224,8 +222,9 @@ def test_loading_the_same_file_twice_changes_nothing(tmp_path):
     assert after.updated_at == before.updated_at
     assert ConsentVersion.objects.count() == 1 and Study.objects.count() == 1
     # line ends and blank lines around the texts are not changes either
-    assert load(write(tmp_path, PILOT.replace("\n", "\r\n").replace("anonymous.\n", "anonymous.\n\n"))) \
-        .startswith("unchanged")
+    windows = write(tmp_path, PILOT.replace("anonymous.\n", "anonymous.\n\n").replace("\n", "\r\n"))
+    windows.write_bytes(b"\xef\xbb\xbf" + windows.read_bytes())  # and Notepad's byte order mark
+    assert load(windows).startswith("unchanged")
 
 
 def test_a_changed_file_updates_the_study_and_names_what_changed(tmp_path):
@@ -278,7 +277,11 @@ TRICKY = PILOT.replace('"Real or synthetic?"', '"Real \\"or\\" synthetic? \\\\ �
     'I agree to take part: "quoted", a backslash \\\\, three quotes \\"\\"\\", ¿sí?\n\tindented')
 
 
-@pytest.mark.parametrize("text", [PILOT, TRICKY, MINIMAL], ids=["pilot", "quotes and unicode", "minimal"])
+MTURK = MINIMAL + '[panel]\nkind = "mturk"\n[panel.codes]\ncompleted = "A"\nfailed_attention = "B"\nno_consent = "C"\n'
+
+
+@pytest.mark.parametrize("text", [PILOT, TRICKY, MINIMAL, MTURK], ids=["pilot", "quotes and unicode", "minimal",
+                                                                      "mturk"])
 def test_an_exported_study_loads_back_to_the_same_study(tmp_path, text):
     make_builds(1, 2, 3)
     original = write(tmp_path, text)
