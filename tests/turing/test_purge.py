@@ -4,6 +4,7 @@ command and from the admin (after a confirmation page), and withdrawal counts le
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -140,8 +141,9 @@ def test_the_participant_admin_shows_study_condition_language_consent_and_panel_
     participant = make_study_participant(sets[0], study, "PID-SHOWN", condition="each")
     Participant.objects.filter(id=participant.id).update(consent_version=version, consented_at=timezone.now())
     listing = admin_client.get(CHANGELIST).content.decode()
-    for shown in ("pilot", "each", "ko", "PID-SHOWN", f"v1, {timezone.now():%Y-%m-%d}"):
-        assert shown in listing, shown
+    for column, shown in (("study", "pilot"), ("condition", "After each answer"), ("language", "ko"),
+                          ("consent", f"v1, {timezone.now():%Y-%m-%d}"), ("panel_id", "PID-SHOWN")):
+        assert re.search(f'<td class="field-{column}( nowrap)?">{shown}[^<]*<', listing), column
 
 
 def test_withdrawal_counts_survive_erasure_and_the_purge(sets):
