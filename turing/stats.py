@@ -104,3 +104,19 @@ def mean_change(values: list[float], bounds: tuple[float, float] = (-math.inf, m
     margin = float(t_dist.ppf(0.975, n - 1)) * se
     return {"n": n, "mean": mean, "ci": (max(mean - margin, bounds[0]), min(mean + margin, bounds[1])),
             "p_value": float(2 * t_dist.sf(abs(mean / se), n - 1))}
+
+
+def welch_difference(a: list[float], b: list[float], bounds: tuple[float, float] = (-math.inf, math.inf)) -> dict:
+    """mean(a) - mean(b) of two independent groups with the 95% Welch interval (cut to `bounds`) and the
+    two-sided Welch t test (unequal variances, Satterthwaite's degrees of freedom). None where undefined:
+    a group under two values, or both groups without any spread."""
+    mean = (sum(a) / len(a) - sum(b) / len(b)) if a and b else None
+    result = {"n": [len(a), len(b)], "mean": mean, "ci": (None, None), "p_value": None}
+    if len(a) < 2 or len(b) < 2 or (len(set(a)) == 1 and len(set(b)) == 1):
+        return result
+    va, vb = (sum((v - sum(g) / len(g)) ** 2 for v in g) / (len(g) - 1) / len(g) for g in (a, b))
+    se = (va + vb) ** 0.5
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    margin = float(t_dist.ppf(0.975, df)) * se
+    return {**result, "ci": (max(mean - margin, bounds[0]), min(mean + margin, bounds[1])),
+            "p_value": float(2 * t_dist.sf(abs(mean / se), df))}

@@ -95,6 +95,18 @@ def learning(rows: list[dict]) -> dict:
             "change": stats.mean_change(changes, bounds=(-1, 1)), "changes": changes}
 
 
+def compare_arms(arms: dict[str, dict]) -> dict[str, dict]:
+    """Does feedback teach more than none? Each arm's per-participant changes against the reference arm's
+    (no feedback when the study has it, else its first condition), a Welch interval and test of the
+    difference in mean change: independent groups of participants."""
+    reference = Feedback.NONE if Feedback.NONE in arms else next(iter(arms), None)
+    for condition, arm in arms.items():
+        arm["versus"] = None if condition == reference else {
+            "reference": reference, **stats.welch_difference(arm["changes"], arms[reference]["changes"],
+                                                             bounds=(-2, 2))}
+    return arms
+
+
 def flow_table(participants: list[dict], events: list[dict], analysed: dict[str, int],
                conditions: list[str]) -> dict:
     """Counts per flow step and condition, plus the unassigned column and the total. `participants` rows
@@ -177,7 +189,8 @@ def study_analysis(study: Study, *, include_flagged: bool = False, include_archi
         "include_flagged": include_flagged, "include_archived": include_archived,
         "overall": metrics(rows), "by_condition": by_condition,
         "by_language": grouped(rows, "language", study.languages, language_names()),
-        "learning": {c: {**learning(per_condition[c]), "label": CONDITION_NAMES.get(c, c)} for c in by_condition},
+        "learning": compare_arms({c: {**learning(per_condition[c]), "label": CONDITION_NAMES.get(c, c)}
+                                  for c in by_condition}),
         "flow": flow_table(people, events, analysed, study.conditions),
         "participants": people if with_panel_ids else None,
     }
@@ -218,6 +231,11 @@ def summary_rows(data: dict) -> list[dict]:
                   "low": None, "high": None},
                  {"section": "change", "group": condition, "statistic": "participants", "value": change["n"],
                   "low": None, "high": None}]
+        if versus := halves["versus"]:
+            rows += [{"section": f"change_vs_{versus['reference']}", "group": condition, "statistic": name,
+                      "value": value, "low": low, "high": high}
+                     for name, value, (low, high) in (("difference", versus["mean"], versus["ci"]),
+                                                      ("p_value", versus["p_value"], (None, None)))]
     for step in data["flow"]["steps"]:
         rows += [{"section": "flow", "group": column, "statistic": step["step"], "value": n, "low": None,
                   "high": None} for column, n in step["counts"].items()]

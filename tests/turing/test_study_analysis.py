@@ -16,7 +16,7 @@ import math
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from scipy.stats import ttest_1samp
+from scipy.stats import ttest_1samp, ttest_ind
 
 from turing import selectors, stats, study_analysis
 from turing.models import Answer, FlowEvent, Participant
@@ -99,6 +99,25 @@ def test_the_first_half_is_set_against_the_second_per_condition(study):
     assert stats.mean_change([0.5, 1.0])["ci"] == pytest.approx((0.75 - margin, 0.75 + margin))
     none = learning["none"]["change"]  # P1 4/4 then 4/4, P2 2/4 then 2/4: no change at all, no test
     assert (none["n"], none["mean"], none["ci"], none["p_value"]) == (2, 0.0, (0.0, 0.0), None)
+
+
+def test_each_arm_s_change_is_set_against_the_no_feedback_arm(study):
+    learning = study_analysis.study_analysis(study)["learning"]
+    assert learning["none"]["versus"] is None
+    # changes [0.5, 1] against [0, 0]: the whole variance is the first arm's, se 0.25 on Welch's 1 df, t = 3
+    versus = learning["each"]["versus"]
+    assert versus["reference"] == "none" and versus["n"] == [2, 2] and versus["mean"] == pytest.approx(0.75)
+    assert versus["p_value"] == pytest.approx(1 - 2 * math.atan(3) / math.pi) and versus["ci"] == (-2, 2)
+
+
+def test_the_welch_difference_matches_scipy_and_is_undefined_without_spread():
+    a, b = [0.25, 0.5, 0.0, 0.75], [0.0, -0.125, 0.125]
+    result = stats.welch_difference(a, b)
+    reference = ttest_ind(a, b, equal_var=False)
+    ci = reference.confidence_interval(0.95)
+    assert result["p_value"] == pytest.approx(reference.pvalue) and result["ci"] == pytest.approx((ci.low, ci.high))
+    assert stats.welch_difference([0.5], b)["p_value"] is None
+    assert stats.welch_difference([0.5, 0.5], [0.0, 0.0])["ci"] == (None, None)
 
 
 def test_an_odd_number_of_trials_leaves_the_middle_one_in_neither_half():
@@ -215,6 +234,7 @@ def test_the_summary_csv_and_json_carry_the_figures_without_panel_ids(study, cli
     assert figures[("condition", "each", "timed_out")]["value"] == "1"
     assert figures[("language", "ko", "cohen_kappa")]["value"] == "0.0"
     assert float(figures[("change", "each", "accuracy_change")]["value"]) == pytest.approx(0.75)
+    assert float(figures[("change_vs_none", "each", "difference")]["value"]) == pytest.approx(0.75)
     assert figures[("flow", "unassigned", "entered")]["value"] == "10"
     assert figures[("flow", "total", "consented")]["value"] == "8"
     data = json.loads(body.content)
