@@ -18,7 +18,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from scipy.stats import ttest_1samp, ttest_ind
 
-from turing import selectors, stats, study_analysis
+from turing import privacy, selectors, stats, study_analysis
 from turing.models import Answer, FlowEvent, Participant
 
 from .factory import make_study_participant, make_study_row, make_study_set
@@ -160,6 +160,12 @@ def test_the_flow_table_counts_each_step_per_condition_as_consort_does(study):
     for column in flow["columns"]:  # every consenting person is in exactly one of the outcomes
         assert table["consented"][column] == sum(table[s][column] for s in
                                                  ("finished", "in_progress", "abandoned", "withdrew"))
+
+
+def test_a_withdrawal_moves_a_participant_from_their_outcome_to_withdrew_and_stays_consented(study):
+    privacy.withdraw(Participant.objects.get(study=study, condition="none", finished_at__isnull=True))
+    table = {s["step"]: s["counts"] for s in study_analysis.study_analysis(study)["flow"]["steps"]}
+    assert (table["consented"]["none"], table["withdrew"]["none"], table["in_progress"]["none"]) == (4, 1, 0)
 
 
 def test_a_resume_window_longer_than_the_idle_time_keeps_a_participant_in_progress(study, settings):
