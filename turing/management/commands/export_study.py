@@ -36,6 +36,7 @@ class Command(BaseCommand):
         if base.parent.exists() and not base.parent.is_dir():
             raise CommandError(f"OUT: {base.parent} is not a folder")
         toml, markdown = base.with_name(base.name + ".toml"), base.with_name(base.name + ".md")
-        atomic_write_text(toml, export(study))
-        atomic_write_text(markdown, summary_markdown(study))
+        texts = export(study), summary_markdown(study)  # both made before either is written
+        atomic_write_text(toml, texts[0])
+        atomic_write_text(markdown, texts[1])
         self.stdout.write(f"study {slug} -> {toml} and {markdown}")
