@@ -324,11 +324,14 @@ class Loaded:
     consent_version: int  # the current version's number
 
 
-def load(path: str | Path) -> Loaded:
-    """Create or update the study the file defines; everything is validated before anything is written."""
+def load(path: str | Path, *, dry_run: bool = False) -> Loaded:
+    """Create or update the study the file defines; everything is validated before anything is written.
+    A dry run does the very same load and rolls it back, so that it reports exactly what a load would do."""
     spec = read_study(path)
     with transaction.atomic():
-        return save_spec(spec)
+        loaded = save_spec(spec)
+        transaction.set_rollback(dry_run)
+    return loaded
 
 
 def save_spec(spec: StudySpec) -> Loaded:

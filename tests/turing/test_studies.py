@@ -235,6 +235,20 @@ def test_a_changed_file_updates_the_study_and_names_what_changed(tmp_path):
     assert Study.objects.get().title == "Real or fake?"
 
 
+def test_a_dry_run_says_what_loading_would_do_and_changes_nothing(tmp_path):
+    make_builds(1, 2, 3)
+    out = io.StringIO()
+    call_command("load_study", str(write(tmp_path, PILOT)), "--dry-run", stdout=out)
+    assert out.getvalue() == "would be created: study pilot, consent version 1, entry /turing/s/pilot/\n"
+    assert not Study.objects.exists() and not ConsentVersion.objects.exists()
+    load(write(tmp_path, PILOT))
+    out = io.StringIO()
+    call_command("load_study", str(write(tmp_path, edited("I agree to take part.", "I agree."))), "--dry-run",
+                 stdout=out)
+    assert out.getvalue() == "would be updated (consent): study pilot, consent version 2, entry /turing/s/pilot/\n"
+    assert ConsentVersion.objects.count() == 1
+
+
 def test_an_update_keeps_active_as_the_admin_set_it(tmp_path):
     make_builds(1, 2, 3)
     load(write(tmp_path, PILOT))

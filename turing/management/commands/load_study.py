@@ -11,12 +11,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", metavar="FILE", help="The study file (TOML).")
+        parser.add_argument("--dry-run", action="store_true",
+                            help="Check the file and say what loading it would do; change nothing.")
 
-    def handle(self, *args, file, **options):
+    def handle(self, *args, file, dry_run, **options):
         try:
-            loaded = load(file)
+            loaded = load(file, dry_run=dry_run)
         except StudyFileError as exc:
             raise CommandError(str(exc)) from None
         what = f" ({', '.join(loaded.changed)})" if loaded.changed else ""
-        self.stdout.write(f"{loaded.status}{what}: study {loaded.study.slug}, consent version "
+        status = f"would be {loaded.status}" if dry_run else loaded.status
+        self.stdout.write(f"{status}{what}: study {loaded.study.slug}, consent version "
                           f"{loaded.consent_version}, entry {entry_path(loaded.study.slug)}")
