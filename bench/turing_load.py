@@ -37,8 +37,17 @@ from urllib.parse import urlencode, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._django import setup
 from bench._http import Connection, Response
-from bench._server import SECRET, collect_static, database_backend_pids, fresh_database, process_cpu_seconds
-from bench._server import production_env, server_pids, start_gunicorn, stop
+from bench._server import (
+    SECRET,
+    collect_static,
+    database_backend_pids,
+    fresh_database,
+    process_cpu_seconds,
+    production_env,
+    server_pids,
+    start_gunicorn,
+    stop,
+)
 from bench._turing import SETS, build_sets, form_with
 
 DB_NAME = "cansite_turing_bench"
@@ -243,24 +252,44 @@ def peak_concurrency(spans: list[tuple[float, float]]) -> int:
     return peak
 
 
-class CpuMeter:
-    """CPU seconds of gunicorn (master and workers), the database's backends and this process, from a
-    start to a stop: the measured window only, not start-up, imports or the warm-up."""
+class CpuMeter(threading.Thread):
+    """CPU seconds of gunicorn (master and workers), the database's backends and this process over the
+    measured window only (not start-up, imports or the warm-up). Sampled every second, per process: a
+    worker or backend that starts later counts from zero, one that ends keeps what it had at its last
+    sample (persistent connections are re-made every DB_CONN_MAX_AGE, so backends come and go)."""
 
     def __init__(self, server, database_url: str):
+        super().__init__(daemon=True)
         self.server, self.database_url = server, database_url
+        self.first: dict[tuple[str, int], float] = {}
+        self.last: dict[tuple[str, int], float] = {}
+        self.done = threading.Event()
 
-    def sample(self) -> dict:
-        return {"gunicorn": sum(map(process_cpu_seconds, server_pids(self.server))),
-                "postgres": sum(map(process_cpu_seconds, database_backend_pids(self.database_url))),
-                "load_generator": time.process_time()}
+    def sample(self, initial: bool = False) -> None:
+        pids = [("gunicorn", pid) for pid in server_pids(self.server)]
+        pids += [("postgres", pid) for pid in database_backend_pids(self.database_url)]
+        for key in pids:
+            seconds = process_cpu_seconds(key[1])
+            self.first.setdefault(key, seconds if initial else 0.0)
+            self.last[key] = max(self.last.get(key, 0.0), seconds)
 
     def start(self) -> None:
-        self.began = self.sample()
+        self.generator = time.process_time()
+        self.sample(initial=True)
+        super().start()
+
+    def run(self) -> None:
+        while not self.done.wait(1.0):
+            self.sample()
 
     def stop(self) -> dict:
-        ended = self.sample()
-        return {name: ended[name] - self.began[name] for name in ended}
+        self.done.set()
+        self.join()
+        self.sample()
+        totals = {"gunicorn": 0.0, "postgres": 0.0}
+        for key, seconds in self.last.items():
+            totals[key[0]] += seconds - self.first[key]
+        return {**totals, "load_generator": time.process_time() - self.generator}
 
 
 def warm_up(port: int, requests: int) -> None:
