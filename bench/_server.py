@@ -27,10 +27,10 @@ def fresh_database(name: str) -> str:
 
 
 def production_env(work: Path, **extra: str) -> dict:
-    """The environment of a production deployment (DEBUG off, persistent connections), on `work`."""
-    return {**os.environ, "DEBUG": "false", "SECRET_KEY": SECRET, "ALLOWED_HOSTS": "127.0.0.1",
-            "SECURE_SSL_REDIRECT": "false", "DB_CONN_MAX_AGE": "60", "STATIC_ROOT": str(work / "static"),
-            "LOG_LEVEL": "ERROR", **extra}
+    """The environment of a production deployment (DEBUG off, so persistent connections), on `work`."""
+    environ = {k: v for k, v in os.environ.items() if k != "DB_CONN_MAX_AGE"}  # production's own default
+    return {**environ, "DEBUG": "false", "SECRET_KEY": SECRET, "ALLOWED_HOSTS": "127.0.0.1",
+            "SECURE_SSL_REDIRECT": "false", "STATIC_ROOT": str(work / "static"), "LOG_LEVEL": "ERROR", **extra}
 
 
 def collect_static(env: dict) -> None:

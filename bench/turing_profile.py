@@ -234,7 +234,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25, help="Functions listed by cumulative time (default 25).")
     args = parser.parse_args()
     static = Path(tempfile.mkdtemp(prefix="cansite-profile-static-"))
-    os.environ.update(production_env(static, DB_CONN_MAX_AGE="60", REDIS_URL=args.redis_url,
+    os.environ.update(production_env(static, REDIS_URL=args.redis_url,
                                      TURING_NEW_PARTICIPANTS_PER_IP_HOUR="1000000"))
     os.environ["SECRET_KEY"] = SECRET
     work = setup(fresh_database(DB_NAME))

@@ -108,10 +108,15 @@ TEMPLATES = [
     },
 ]
 
+# Served (DEBUG off), each gunicorn thread keeps its database connection for DB_CONN_MAX_AGE seconds
+# instead of opening one per request (a PostgreSQL connection costs a process fork and an
+# authentication, several times a Turing answer's own queries); a connection that died meanwhile is
+# noticed before a request uses it (health checks). Locally and in tests: one per request, as Django's default.
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'cansite.sqlite3'}",
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 0 if LOCAL else 600),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -40,3 +40,15 @@ def test_the_web_process_and_the_worker_parent_never_import_torch():
             "rqworker; print('torch' in sys.modules)")
     result = manage("shell", "-v", "0", "-c", code)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_production_keeps_database_connections_and_local_runs_do_not():
+    code = ("from django.conf import settings as s; d = s.DATABASES['default']; "
+            "print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])")
+    production = manage("shell", "-v", "0", "-c", code, DEBUG="false", SECRET_KEY="k" * 50,
+                        ALLOWED_HOSTS="cansite.example.org")
+    assert production.stdout.split() == ["600", "True"], production.stderr
+    assert manage("shell", "-v", "0", "-c", code).stdout.split() == ["0", "True"]
+    tuned = manage("shell", "-v", "0", "-c", code, DEBUG="false", SECRET_KEY="k" * 50,
+                   ALLOWED_HOSTS="cansite.example.org", DB_CONN_MAX_AGE="30")
+    assert tuned.stdout.split()[0] == "30"
