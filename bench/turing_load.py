@@ -193,6 +193,8 @@ class Participant(threading.Thread):
         if state["done"]:
             self.next_form(self.follow(self.request("GET", state["url"])))
             return None
+        if "token" not in state:  # a practice answer: its feedback and the next trial are on the page
+            return self.next_form(self.follow(self.request("GET", state["url"])))
         if self.args.images and state.get("image"):
             self.request("GET", state["image"], accept="image/*", latencies=self.image_latencies)
         return {**form, "fields": {**fields, "position": str(state["position"]), "token": state["token"]}}
