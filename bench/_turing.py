@@ -6,6 +6,8 @@ from html import unescape
 from pathlib import Path
 
 SETS = 19
+COMPLETION_URL = "https://app.prolific.com/submissions/complete?cc={code}"
+CODES = {"completed": "C0MPLBENCH", "failed_attention": "ATTNBENCH", "no_consent": "N0CONBENCH"}
 FORM_RE = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S | re.I)
 INPUT_RE = re.compile(r"<input\b([^>]*)>", re.I)
 ATTR_RE = re.compile(r'([a-zA-Z_:-]+)\s*=\s*"([^"]*)"')
@@ -30,6 +32,21 @@ def build_sets(work: Path, per_class: int = 110) -> None:
         ImageRecord.objects.bulk_create(rows)
     build_turing_sets(options=BuildOptions(real=["BENCH-REAL"], synthetic=["BENCH-GAN"], sets=SETS, per_set=20,
                                            side=128))
+
+
+def make_study(work: Path, slug: str, practice: int) -> None:
+    """A Prolific study over all the sets, both feedback arms, loaded from its file as a researcher does."""
+
+    from django.core.management import call_command
+
+    codes = "\n".join(f'{outcome} = "{code}"' for outcome, code in CODES.items())
+    path = work / f"{slug}.toml"
+    path.write_text(f'slug = "{slug}"\ntitle = "Load benchmark"\nsets = {list(range(1, SETS + 1))}\n'
+                    f'conditions = ["none", "each"]\npractice = {practice}\ntrial_seconds = 0\n'
+                    f'languages = ["en"]\nconsent = """A benchmark\'s consent text."""\n'
+                    f'debrief = """Thank you."""\ncontact = "bench@example.org"\nretention_days = 30\n\n'
+                    f'[panel]\nkind = "prolific"\ncompletion_url = "{COMPLETION_URL}"\n\n[panel.codes]\n{codes}\n')
+    call_command("load_study", str(path), verbosity=0)
 
 
 def attributes(tag: str) -> dict[str, str]:

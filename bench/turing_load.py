@@ -48,40 +48,9 @@ from bench._server import (
     start_gunicorn,
     stop,
 )
-from bench._turing import SETS, build_sets, form_with
+from bench._turing import CODES, COMPLETION_URL, SETS, build_sets, form_with, make_study
 
 DB_NAME = "cansite_turing_bench"
-COMPLETION_URL = "https://app.prolific.com/submissions/complete?cc={code}"
-CODES = {"completed": "C0MPLBENCH", "failed_attention": "ATTNBENCH", "no_consent": "N0CONBENCH"}
-
-
-def make_study(work: Path, slug: str, practice: int) -> None:
-    """A Prolific study over all the sets, both feedback arms: through load_study (what a researcher
-    runs) when the command exists, else straight into the models."""
-    from django.core.management import call_command, get_commands
-
-    codes = "\n".join(f'{outcome} = "{code}"' for outcome, code in CODES.items())
-    if "load_study" in get_commands():
-        path = work / f"{slug}.toml"
-        path.write_text(f'slug = "{slug}"\ntitle = "Load benchmark"\nsets = {list(range(1, SETS + 1))}\n'
-                        f'conditions = ["none", "each"]\npractice = {practice}\ntrial_seconds = 0\n'
-                        f'languages = ["en"]\nconsent = """A benchmark\'s consent text."""\n'
-                        f'debrief = """Thank you."""\ncontact = "bench@example.org"\nretention_days = 30\n\n'
-                        f'[panel]\nkind = "prolific"\ncompletion_url = "{COMPLETION_URL}"\n\n[panel.codes]\n{codes}\n')
-        call_command("load_study", str(path), verbosity=0)
-        return
-    import hashlib
-
-    from turing.models import ConsentVersion, Study
-
-    study = Study.objects.create(slug=slug, title="Load benchmark", sets=list(range(1, SETS + 1)),
-                                 conditions=["none", "each"], practice=practice, languages=["en"],
-                                 debrief="Thank you.", contact="bench@example.org", retention_days=30,
-                                 panel="prolific", completion_url=COMPLETION_URL, codes=CODES)
-    text = "A benchmark's consent text."
-    ConsentVersion.objects.create(study=study, number=1, text=text, sha256=hashlib.sha256(text.encode()).hexdigest())
-
-
 def start_server(work: Path, port: int, workers: int | None, threads: int | None, redis_url: str):
     """gunicorn as production runs it: with Redis (the cache, and so the sessions) unless told ''."""
     if redis_url:

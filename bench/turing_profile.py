@@ -32,12 +32,15 @@ from urllib.parse import urlencode, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._django import setup
 from bench._server import SECRET, collect_static, fresh_database, production_env
-from bench._turing import SETS, build_sets, form_with
+from bench._turing import SETS, build_sets, form_with, make_study
 
 DB_NAME = "cansite_turing_profile"
 # (label, file suffix, function): inclusive time of these steps of an answer
 STEPS = [
     ("whole request (WSGIHandler)", "django/core/handlers/wsgi.py", "__call__"),
+    ("view: study_pages.answer", "turing/study_pages.py", "answer"),
+    ("  study_pages.visitor", "turing/study_pages.py", "visitor"),
+    ("  language (in_study_language)", "turing/study_pages.py", "wrapped"),
     ("session load", "django/contrib/sessions/backends/cached_db.py", "load"),
     ("session save", "django/contrib/sessions/backends/cached_db.py", "save"),
     ("session middleware response", "django/contrib/sessions/middleware.py", "process_response"),
@@ -54,6 +57,7 @@ STEPS = [
     ("  transaction commit", "django/db/transaction.py", "__exit__"),
     ("trial_payload", "turing/views.py", "trial_payload"),
     ("  previous_feedback", "turing/services.py", "previous_feedback"),
+    ("  current_trial", "turing/services.py", "current_trial"),
     ("JsonResponse", "django/http/response.py", "__init__"),
     ("SQL compile (as_sql)", "django/db/models/sql/compiler.py", "as_sql"),
     ("psycopg execute", "psycopg/cursor.py", "execute"),
@@ -166,35 +170,55 @@ def count_redis(counts: Counts) -> None:
     redis.Redis.execute_command = counted
 
 
-def take_tests(app, record: Recorder, participants: int, profile: cProfile.Profile, images: bool) -> None:
+def entry_url(study: str, index: int) -> str:
+    if study:
+        return f"/turing/s/{study}/?PROLIFIC_PID=PROFILE{index:05d}&STUDY_ID=PROFILE&SESSION_ID=S{index}"
+    return f"/turing/?q={index % SETS + 1}"
+
+
+def follow(record: Recorder, browser: Browser, response):
+    """The site's own redirects, recorded as page requests; a redirect off the site ends the walk."""
+    while response[0] in (301, 302, 303):
+        location = response[1]["Location"]
+        if urlsplit(location).netloc:
+            return response
+        response = record("page", lambda u=location: browser.call("GET", u))
+    return response
+
+
+def take_tests(app, record: Recorder, participants: int, profile: cProfile.Profile, images: bool,
+               study: str) -> None:
     """Every participant starts, then all answer round-robin until each has finished; the answers of every
     other participant are profiled (so that the others' figures are the unprofiled ones)."""
     rng = random.Random(0)
     states = []
     for i in range(participants):
-        browser, q = Browser(app), i % SETS + 1
-        status, _, page = record("consent page", lambda b=browser, q=q: b.call("GET", f"/turing/?q={q}"))
+        browser, url = Browser(app), entry_url(study, i)
+        _, _, page = record("consent page", lambda b=browser, u=url: b.call("GET", u))
         form = form_with(page.decode(), "consent")
         fields = {**form["fields"], "consent": "on"}
         status, headers, _ = record("start", lambda b=browser, f=form, d=fields: b.call("POST", f["action"], d))
         assert status == 302, f"start: HTTP {status}"
-        status, _, page = record("trial page", lambda b=browser, u=headers["Location"]: b.call("GET", u))
+        _, _, page = follow(record, browser, record("page", lambda b=browser, u=headers["Location"]: b.call("GET", u)))
         form = form_with(page.decode(), "token")
-        states.append((browser, form["action"], dict(form["fields"]), profile if i % 2 else None))
+        states.append([browser, form, profile if i % 2 else None])
     active = list(states)
     while active:
         for state in list(active):
-            browser, action, fields, profiler = state
-            body = {**fields, "answer": rng.choice(["real", "synthetic"])}
-            status, _, text = record("answer", lambda b=browser, a=action, d=body: b.call(
+            browser, form, profiler = state
+            body = {**form["fields"], "answer": rng.choice(["real", "synthetic"])}
+            status, _, text = record("answer", lambda b=browser, a=form["action"], d=body: b.call(
                 "POST", a, d, accept="application/json"), profiler)
             assert status == 200, f"answer: HTTP {status} {text[:200]!r}"
             reply = json.loads(text)
-            if reply["done"]:
-                record("score page", lambda b=browser, u=reply["url"]: b.call("GET", u))
-                active.remove(state)
+            if reply["done"] or "token" not in reply:  # the score, or a practice answer's page
+                kind = "score page" if reply["done"] else "page"
+                _, _, page = follow(record, browser, record(kind, lambda b=browser, u=reply["url"]: b.call("GET", u)))
+                state[1] = form_with(page.decode(), "token")
+                if state[1] is None:
+                    active.remove(state)
                 continue
-            fields.update(position=str(reply["position"]), token=reply["token"])
+            form["fields"].update(position=str(reply["position"]), token=reply["token"])
             if images:
                 record("image", lambda b=browser, u=reply["image"]: b.call("GET", u, accept="image/*"))
 
@@ -226,6 +250,9 @@ def package_times(stats: pstats.Stats, answers: int) -> list[tuple[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--participants", type=int, default=30, help="Simulated browsers (default 30).")
+    parser.add_argument("--study", default="", metavar="SLUG",
+                        help="Enter through the study flow /turing/s/SLUG/ (a study the profile loads).")
+    parser.add_argument("--practice", type=int, default=0, help="The study's practice images (default 0).")
     parser.add_argument("--no-images", action="store_true", help="Do not fetch each next image.")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7",
                         help="REDIS_URL (the cache and sessions; emptied first); '' for none.")
@@ -239,6 +266,8 @@ def main() -> None:
     os.environ["SECRET_KEY"] = SECRET
     work = setup(fresh_database(DB_NAME))
     build_sets(work)
+    if args.study:
+        make_study(work, args.study, args.practice)
     collect_static(dict(os.environ))
     if args.redis_url:
         import redis
@@ -257,7 +286,7 @@ def main() -> None:
     record = Recorder(counts, backend)
     profile = cProfile.Profile() if args.wall else cProfile.Profile(time.thread_time)
     with connection.execute_wrapper(counts.sql):
-        take_tests(app, record, args.participants, profile, not args.no_images)
+        take_tests(app, record, args.participants, profile, not args.no_images, args.study)
     summary = record.summary()
     answers = summary["answer (profiled)"]["n"]
     stats = pstats.Stats(profile)
