@@ -72,7 +72,7 @@ def counts(rows) -> dict:
 
 def participant_accuracies(turing_set: TuringSet) -> list[tuple[str, float]]:
     """(profile, accuracy) of every finished, unflagged participant of the set."""
-    first = Q(answers__repeat=False, answers__image__kind=Kind.LESION)
+    first = Q(answers__repeat=False, answers__image__kind=Kind.LESION, answers__timed_out=False)
     correct = Count("answers", filter=first & Q(answers__answer=F("answers__image__truth")))
     total = Count("answers", filter=first)
     rows = (Participant.objects.filter(turing_set=turing_set, finished_at__isnull=False, flagged=False)
@@ -81,7 +81,9 @@ def participant_accuracies(turing_set: TuringSet) -> list[tuple[str, float]]:
 
 
 def participant_score(participant: Participant) -> dict:
-    answers = list(participant.answers.filter(repeat=False, image__kind=Kind.LESION).select_related("image")
+    # a timed-out trial has no answer to score (the analysis counts it apart)
+    answers = list(participant.answers.filter(repeat=False, image__kind=Kind.LESION, timed_out=False)
+                   .select_related("image")
                    .order_by("position"))
     tokens = dict(participant.showings.values_list("position", "token"))
     for answer in answers:  # the page names each image by this participant's own token, never the image's
@@ -100,7 +102,7 @@ def participant_score(participant: Participant) -> dict:
         "percentile_group": stats.percentile(mine, group) if participant.profile else None,
         "group_label": Profile(participant.profile).label if participant.profile else "",
         "compared_with": len(everyone),
-        "items": answers if participant.turing_set.feedback != "none" else [],
+        "items": answers if participant.feedback != "none" else [],
     }
 
 
