@@ -217,6 +217,7 @@ class PracticeTrial:
     position: int
     total: int
     token: str
+    feedback: dict | None = None  # like a Trial's; a practice answer's feedback comes through the session
 
 
 def practice_total(participant: Participant) -> int:

@@ -80,7 +80,7 @@ def participant_page(request, study, participant):
     participant.refresh_from_db(fields=["shown_at"])  # the trial's clock started at its first showing
     return render(request, "turing/trial.html", {
         "study": study, "trial": trial, "practice": practice is not None,
-        "feedback": feedback or getattr(trial, "feedback", None), "timed_out": timed_out,
+        "feedback": feedback or trial.feedback, "timed_out": timed_out,
         "remaining": (study.trial_seconds or None) if practice else study_flow.remaining_seconds(participant, now()),
         "action": reverse("turing:study_answer", args=[study.slug]),
         "withdraw_url": reverse("turing:study_withdraw", args=[study.slug])})

@@ -3,7 +3,10 @@ through /turing/s/<slug>/ with the test client."""
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from pathlib import Path
+
+from django.utils import timezone
 
 from turing.models import ConsentVersion, Participant, Study
 
@@ -48,7 +51,10 @@ def me(client, study: Study) -> Participant:
     return Participant.objects.get(public_id=client.session["turing-study"][study.slug]["participant"])
 
 
-def answer(client, study: Study, participant: Participant, value: str = "real", **extra):
+def answer(client, study: Study, participant: Participant, value: str = "real", think: float | None = 1.0, **extra):
+    """Answer the current trial `think` seconds after it was shown (None: leave the clock as it is)."""
+    if think is not None:
+        Participant.objects.filter(id=participant.id).update(shown_at=timezone.now() - timedelta(seconds=think))
     participant.refresh_from_db()
     data = {"position": participant.position, "token": showing_token(participant, participant.position),
             "answer": value}
