@@ -28,6 +28,7 @@ SESSION_KEY = "turing"
 MIN_REPEAT_GAP = 3  # an attention repeat comes at least this many trials after the first showing
 RATE_WINDOW = timedelta(hours=1)  # the per-network limit counts starts in this window; older logs are deleted
 LATE_GRACE_MS = 1500  # a timed trial's answer may arrive this long after the limit (its trip over the network)
+TIME_UP_EARLY_MS = 250  # a page's "time is up" may come this early (the page's clock starts after the server's)
 
 
 class FlowError(ValueError):
@@ -258,8 +259,10 @@ def record_answer(mine, position: int, token: str, answer: str, level: int | Non
     image = showings[0].image
     elapsed = int((now - (participant.shown_at or now)).total_seconds() * 1000)
     late = is_late(participant, elapsed)
-    if not answer and not late:
-        raise FlowError(_("Time is not up yet for this image: please answer it."))
+    if not answer:  # the page says time is up: so does the server's clock, or the page is early
+        if elapsed < time_limit_ms(participant) - TIME_UP_EARLY_MS or not time_limit_ms(participant):
+            raise FlowError(_("Time is not up yet for this image: please answer it."))
+        late = True
     if late:  # the server's clock decides: a late answer is refused and the trial stored as timed out
         answer, level = "", None
     fast = not late and elapsed < settings.TURING_FAST_MS
