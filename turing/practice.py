@@ -30,8 +30,9 @@ class PracticeError(ValueError):
     """The practice images cannot be built; nothing was written. The message names the study's key."""
 
 
-def ensure_practice(study: Study) -> int:
-    """Build the study's missing practice images; returns how many were built."""
+def ensure_practice(study: Study, *, write: bool = True) -> int:
+    """Build the study's missing practice images; returns how many were built. write=False (a dry run):
+    choose and encode them, raising PracticeError as a build would, and write nothing."""
     have = study.practice_images.count()
     wanted = study.practice - have
     if wanted <= 0:
@@ -42,6 +43,8 @@ def ensure_practice(study: Study) -> int:
     side = int(sets[0].build_options.get("side", 256))
     truths = draw_truths(study, have, wanted)
     chosen = pick(study, sets, truths, side)
+    if not write:
+        return len(chosen)
     length = max(TuringImage.objects.filter(turing_set__in=sets).values_list("bytes", flat=True), default=0)
     length = max(length, encoding.common_length([len(jpeg) for _, _, jpeg in chosen]))
     return store(study, have, chosen, length)
