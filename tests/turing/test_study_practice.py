@@ -11,6 +11,7 @@ from PIL import Image
 from turing.models import Answer, PracticeImage, TuringImage
 from turing.practice import PracticeError, ensure_practice
 
+from .factory import make_sets
 from .study_factory import enter_and_start, make_study, me, url
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +77,34 @@ def test_a_practice_answer_for_another_image_or_a_second_time_changes_nothing(tm
         client.post(url(study, "answer"), {"practice": "1", "position": 0, "token": first.token, "answer": "real"})
     participant.refresh_from_db()
     assert participant.practice_position == 1
+
+
+def study_file(tmp_path, practice: int) -> Path:
+    path = tmp_path / "study.toml"
+    path.write_text(f'slug = "mini"\ntitle = "Mini"\nsets = [1, 2]\npractice = {practice}\nconsent = "I agree."\n',
+                    encoding="utf-8")
+    return path
+
+
+def test_load_study_builds_the_practice_images_and_a_dry_run_writes_none(tmp_path, media_root):
+    from turing import studies
+    from turing.models import Study
+
+    make_sets(tmp_path)
+    studies.load(study_file(tmp_path, 2), dry_run=True)
+    assert not Study.objects.exists() and not list(Path(media_root).glob("turing/practice-*"))
+    studies.load(study_file(tmp_path, 2))
+    assert PracticeImage.objects.filter(study__slug="mini").count() == 2
+    assert len(list(Path(media_root).glob("turing/practice-*"))) == 2
+
+
+def test_load_study_refuses_too_many_practice_images_in_one_line_creating_nothing(tmp_path, media_root):
+    from turing import studies
+    from turing.models import Study
+
+    make_sets(tmp_path)
+    path = study_file(tmp_path, 30)
+    refusal = f"^{path}: practice: 30 practice images need 15 (real|synthetic) source images"
+    with pytest.raises(studies.StudyFileError, match=refusal):
+        studies.load(path)
+    assert not Study.objects.exists() and not PracticeImage.objects.exists()
