@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import panels, privacy, services
-from .models import ConsentVersion, FlowEvent, Participant, PracticeImage, Showing, Study, Truth, TuringSet
+from .models import ConsentVersion, FlowEvent, Panel, Participant, PracticeImage, Showing, Study, Truth, TuringSet
 from .panels import Visit
 
 SESSION_KEY = "turing-study"
@@ -46,7 +46,7 @@ def update_state(session, study: Study, **changes) -> None:
 def visit_for(session, study: Study, query) -> Visit:
     """Who the visitor is for a panel study: the link's ids (kept in the session for the next requests),
     or those the session kept; a visit with a `problem` when neither names one."""
-    if study.panel == "none":
+    if study.panel == Panel.NONE:
         return Visit()
     parsed = panels.parse(study.panel, query)
     if parsed is None:
@@ -161,10 +161,13 @@ def note_entered(session, study: Study, visit: Visit, language: str) -> None:
 
 
 def decline(session, study: Study, visit: Visit, language: str) -> panels.Completion | None:
-    """Count the decline (once per browser) and say where the panel's participant goes with no_consent."""
+    """Count the decline (once per browser) and say where the panel's participant goes with no_consent
+    (nowhere on MTurk: a worker who declines returns the HIT rather than submitting it)."""
     if not state(session, study).get("declined"):
         FlowEvent.objects.create(study=study, event=FlowEvent.Event.DECLINED, language=language)
         update_state(session, study, declined=True)
+    if study.panel == Panel.MTURK:
+        return None
     return panels.completion(kind=study.panel, completion_url=study.completion_url, codes=study.codes,
                              outcome="no_consent", data=visit.data)
 

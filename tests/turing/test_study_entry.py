@@ -131,3 +131,17 @@ def test_racing_starts_never_both_take_the_last_place_of_a_cell(tmp_path, media_
     assert errors == []
     cells = Counter(Participant.objects.values_list("turing_set__number", "condition"))
     assert sorted(cells.values()) == [2] * 6
+
+
+def test_with_javascript_a_study_answer_returns_the_next_image_and_the_arms_feedback(tmp_path, media_root, client):
+    from .study_factory import answer
+
+    study = make_study(tmp_path, sets=[1], conditions=["each"])
+    enter_and_start(client, study)
+    participant = me(client, study)
+    client.get(url(study))
+    data = answer(client, study, participant, HTTP_ACCEPT="application/json").json()
+    assert data["done"] is False and data["position"] == 1 and data["feedback"]["answer"] == "real"
+    while not data["done"]:
+        data = answer(client, study, participant, HTTP_ACCEPT="application/json").json()
+    assert data == {"done": True, "url": url(study)}

@@ -141,3 +141,29 @@ def test_without_a_panel_declining_shows_the_page_and_no_code(tmp_path, media_ro
     client.get(url(study))
     page = client.post(url(study, "decline")).content.decode()
     assert "nothing about you was stored" in page and "N0CON" not in page
+
+
+def test_an_mturk_worker_who_declines_is_asked_to_return_the_hit_not_to_submit_it(tmp_path, media_root, client):
+    study = make_study(tmp_path, panel="mturk", codes=CODES)
+    client.get(url(study) + f"?workerId=W1&assignmentId=A1&hitId=H&turkSubmitTo={SANDBOX}")
+    page = client.post(url(study, "decline")).content.decode()
+    assert "return your submission on Amazon Mechanical Turk" in page and "externalSubmit" not in page
+
+
+def test_a_panel_id_returning_after_the_resume_window_carries_on(tmp_path, media_root, client, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.TURING_RESUME_MINUTES = 30
+    study = prolific_study(tmp_path)
+    enter_and_start(client, study, PROLIFIC)
+    participant = me(client, study)
+    client.get(url(study))
+    answer(client, study, participant)
+    Participant.objects.filter(id=participant.id).update(last_seen=timezone.now() - timedelta(hours=5))
+    other = Client()
+    assert "Image 2 of" in other.get(url(study) + PROLIFIC).content.decode()
+    assert answer(other, study, participant).status_code == 302
+    participant.refresh_from_db()
+    assert participant.position == 2 and Participant.objects.count() == 1
