@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from . import panels, privacy, services
@@ -152,12 +154,21 @@ def start(*, study: Study, ip: str, visit: Visit, language: str, profile: str = 
 # --- anonymous counts: entering and declining ---
 
 def note_entered(session, study: Study, visit: Visit, language: str) -> None:
-    """Count the visitor as entered: once per browser, and never again for a panel id that consented."""
+    """Count the visitor as entered: once per browser, and once per panel id (from any browser).
+
+    A panel id that entered is remembered in the cache under a keyed HMAC (FlowEvent stays anonymous),
+    for the study's retention_days; one that consented has its participant row anyway."""
     if state(session, study).get("entered"):
         return
-    if not (visit.panel_id and Participant.objects.filter(study=study, panel_id=visit.panel_id).exists()):
-        FlowEvent.objects.create(study=study, event=FlowEvent.Event.ENTERED, language=language)
     update_state(session, study, entered=True)
+    if visit.panel_id:
+        if Participant.objects.filter(study=study, panel_id=visit.panel_id).exists():
+            return
+        key = salted_hmac("turing.entered", f"{study.id}:{visit.panel_id}", secret=settings.TURING_IP_KEY,
+                          algorithm="sha256").hexdigest()
+        if not cache.add(f"turing-entered:{key}", 1, timeout=study.retention_days * 86400):
+            return
+    FlowEvent.objects.create(study=study, event=FlowEvent.Event.ENTERED, language=language)
 
 
 def decline(session, study: Study, visit: Visit, language: str) -> panels.Completion | None:

@@ -167,3 +167,11 @@ def test_a_panel_id_returning_after_the_resume_window_carries_on(tmp_path, media
     assert answer(other, study, participant).status_code == 302
     participant.refresh_from_db()
     assert participant.position == 2 and Participant.objects.count() == 1
+
+
+def test_a_panel_id_entering_from_two_browsers_is_one_entry(tmp_path, media_root, client):
+    study = prolific_study(tmp_path)
+    client.get(url(study) + PROLIFIC)
+    Client().get(url(study) + PROLIFIC)
+    Client().get(url(study) + PROLIFIC.replace(PID, "another0id"))
+    assert FlowEvent.objects.filter(event="entered").count() == 2
