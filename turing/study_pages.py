@@ -6,10 +6,13 @@ trials with fetch, as on the set pages. Panel ids stay in the session, never in 
 """
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.timezone import now
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -35,8 +38,22 @@ def language_of(request, study: Study) -> str:
     return study_flow.study_language(study, get_language())
 
 
-def entry(request, slug: str):
-    study = study_or_404(slug)
+def in_study_language(view):
+    """Serve the study's page in the visitor's language when the study offers it, else in its first
+    language (the study's `languages` limit the choice), and say so in Content-Language."""
+    @wraps(view)
+    def wrapped(request, slug: str):
+        study = study_or_404(slug)
+        language = study_flow.study_language(study, get_language())
+        with translation.override(language):
+            response = view(request, study)
+        response["Content-Language"] = language
+        return response
+    return wrapped
+
+
+@in_study_language
+def entry(request, study: Study):
     visit = study_flow.visit_for(request.session, study, request.GET)
     if visit.preview:  # an MTurk worker previewing the HIT: the consent text, nothing stored
         return consent_page(request, study, None, preview=True)
@@ -103,8 +120,8 @@ def visitor(request, study: Study):
 
 
 @require_POST
-def start(request, slug: str):
-    study = study_or_404(slug)
+@in_study_language
+def start(request, study: Study):
     visit = study_flow.visit_for(request.session, study, {})
     if visit.problem or visit.preview:
         return redirect(entry_url(study))
@@ -124,8 +141,8 @@ def start(request, slug: str):
 
 
 @require_POST
-def decline(request, slug: str):
-    study = study_or_404(slug)
+@in_study_language
+def decline(request, study: Study):
     visit = study_flow.visit_for(request.session, study, {})
     if study_flow.find(request.session, study, visit)[0] is not None:
         return redirect(entry_url(study))  # already taking part: withdrawing is the way out
@@ -134,8 +151,8 @@ def decline(request, slug: str):
 
 
 @require_POST
-def answer(request, slug: str):
-    study = study_or_404(slug)
+@in_study_language
+def answer(request, study: Study):
     url = entry_url(study)
     position = int_param(request.POST, "position")
     time_up = request.POST.get("time_up") == "1"
@@ -165,9 +182,9 @@ def answer(request, slug: str):
     return redirect(url)
 
 
-def withdraw(request, slug: str):
+@in_study_language
+def withdraw(request, study: Study):
     """GET: the confirmation page; POST: delete the participant's answers and profile, then confirm."""
-    study = study_or_404(slug)
     try:
         participant = visitor(request, study)
     except services.FlowError:

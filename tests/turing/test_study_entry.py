@@ -145,3 +145,11 @@ def test_with_javascript_a_study_answer_returns_the_next_image_and_the_arms_feed
     while not data["done"]:
         data = answer(client, study, participant, HTTP_ACCEPT="application/json").json()
     assert data == {"done": True, "url": url(study)}
+
+
+def test_the_study_pages_are_served_in_a_language_the_study_offers(tmp_path, media_root, client):
+    study = make_study(tmp_path, languages=["es", "en"])
+    with translation.override("ko"):
+        assert client.get(url(study))["Content-Language"] == "es"
+    with translation.override("en-us"):
+        assert client.get(url(study))["Content-Language"] == "en"
