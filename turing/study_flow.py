@@ -25,7 +25,18 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from . import panels, privacy, services
-from .models import ConsentVersion, FlowEvent, Panel, Participant, PracticeImage, Showing, Study, Truth, TuringSet
+from .models import (
+    Answer,
+    ConsentVersion,
+    FlowEvent,
+    Panel,
+    Participant,
+    PracticeImage,
+    Showing,
+    Study,
+    Truth,
+    TuringSet,
+)
 from .panels import Visit
 
 SESSION_KEY = "turing-study"
@@ -224,6 +235,12 @@ def time_out_if_late(participant: Participant) -> bool:
     return True
 
 
+def last_timed_out(participant: Participant) -> bool:
+    """Whether the trial before the current one ran out of time (the page says so)."""
+    return bool(participant.position and services.time_limit_ms(participant)) and Answer.objects.filter(
+        participant=participant, position=participant.position - 1, timed_out=True).exists()
+
+
 # --- practice ---
 
 @dataclass
@@ -246,6 +263,16 @@ def practice_trial(participant: Participant) -> PracticeTrial | None:
     image = PracticeImage.objects.get(study_id=participant.study_id, position=participant.practice_position)
     Participant.objects.filter(id=participant.id).update(last_seen=timezone.now())
     return PracticeTrial(participant.practice_position, total, image.token)
+
+
+def pop_practice_feedback(session, study: Study) -> dict | None:
+    """The last practice answer's feedback, shown once (a practice answer is stored nowhere else)."""
+    kept = state(session, study)
+    if "practice_feedback" not in kept:
+        return None
+    feedback = kept.pop("practice_feedback")
+    save_state(session, study, kept)
+    return feedback
 
 
 def submit_practice(*, participant: Participant, position: int, token: str, answer: str,

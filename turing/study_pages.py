@@ -22,7 +22,7 @@ from cansite.web import int_param
 
 from . import selectors, services, study_flow
 from .forms import ConsentForm
-from .models import Answer, Study
+from .models import Study
 from .views import trial_payload, wants_json
 
 
@@ -86,18 +86,14 @@ def participant_page(request, study, participant):
         participant.refresh_from_db()
     if participant.finished:
         return score_page(request, study, participant)
-    state = study_flow.state(request.session, study)
-    feedback = state.pop("practice_feedback", None)
-    study_flow.save_state(request.session, study, state)
+    feedback = study_flow.pop_practice_feedback(request.session, study)
     practice = study_flow.practice_trial(participant)
     trial = practice or services.current_trial(participant)
-    timed_out = (practice is None and participant.position > 0 and services.time_limit_ms(participant)
-                 and Answer.objects.filter(participant=participant, position=participant.position - 1,
-                                           timed_out=True).exists())
     participant.refresh_from_db(fields=["shown_at"])  # the trial's clock started at its first showing
     return render(request, "turing/trial.html", {
         "study": study, "trial": trial, "practice": practice is not None,
-        "feedback": feedback or trial.feedback, "timed_out": timed_out,
+        "feedback": feedback or trial.feedback,
+        "timed_out": practice is None and study_flow.last_timed_out(participant),
         "remaining": (study.trial_seconds or None) if practice else study_flow.remaining_seconds(participant, now()),
         "action": reverse("turing:study_answer", args=[study.slug]),
         "withdraw_url": reverse("turing:study_withdraw", args=[study.slug])})
