@@ -184,19 +184,26 @@ def run_train(args) -> dict:
 
 # ---- sample, project, morph ---------------------------------------------------------------------
 
+def _render_flags(p, *, psi: str | None) -> None:
+    """What the rendering commands share: --psi and --noise-mode (unless `psi` is None), --class-idx, --device."""
+    if psi is not None:
+        p.add_argument("--psi", type=finite_float, default=1.0, help=f"{psi} (default: %(default)s)")
+        p.add_argument("--noise-mode", default="const", choices=NOISE_MODES,
+                       help="noise inputs (default: %(default)s)")
+    p.add_argument("--class-idx", type=non_negative_int, default=None,
+                   help="class for conditional models (default: none)")
+    p.add_argument("--device", default=None, type=device_flag, help=DEVICE_HELP)
+
+
 def _sample_parser(sub) -> None:
     p = sub.add_parser("sample", help="write seedNNNN.png images from a checkpoint")
     p.add_argument("checkpoint", help="a checkpoint .pt written by train (or imported)")
     p.add_argument("--seeds", default="0-15", help="seeds, e.g. '0-2500' or '1,5,9' (default: %(default)s)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--psi", type=finite_float, default=1.0, help="truncation psi (default: %(default)s)")
-    p.add_argument("--noise-mode", default="const", choices=NOISE_MODES, help="noise inputs (default: %(default)s)")
-    p.add_argument("--class-idx", type=non_negative_int, default=None,
-                   help="class for conditional models (default: none)")
     p.add_argument("--batch-size", type=positive_int, default=16,
                    help="images between progress reports; each image is still rendered alone, so this never "
                         "changes a byte (default: %(default)s)")
-    p.add_argument("--device", default=None, type=device_flag, help=DEVICE_HELP)
+    _render_flags(p, psi="truncation psi")
 
 
 def run_sample(args) -> list:
@@ -216,9 +223,7 @@ def _project_parser(sub) -> None:
     p.add_argument("--target", required=True, help="image to reproduce (squared and resized to fit)")
     p.add_argument("--out", required=True, help="output folder: projected_w.npz, projected.png, target.png")
     p.add_argument("--steps", type=positive_int, default=1000, help="optimisation steps (default: %(default)s)")
-    p.add_argument("--class-idx", type=non_negative_int, default=None,
-                   help="class for conditional models (default: none)")
-    p.add_argument("--device", default=None, type=device_flag, help=DEVICE_HELP)
+    _render_flags(p, psi=None)
 
 
 def run_project(args) -> dict:
@@ -238,11 +243,7 @@ def _morph_parser(sub) -> None:
     p.add_argument("--target", required=True, help="a seed or a projected_w.npz")
     p.add_argument("--out", required=True, help="output folder: frameNNNN.png and morph.gif")
     p.add_argument("--frames", type=positive_int, default=30, help="frames, both ends included (default: %(default)s)")
-    p.add_argument("--psi", type=finite_float, default=1.0, help="truncation psi for seeds (default: %(default)s)")
-    p.add_argument("--noise-mode", default="const", choices=NOISE_MODES, help="noise inputs (default: %(default)s)")
-    p.add_argument("--class-idx", type=non_negative_int, default=None,
-                   help="class for conditional models (default: none)")
-    p.add_argument("--device", default=None, type=device_flag, help=DEVICE_HELP)
+    _render_flags(p, psi="truncation psi for seeds")
 
 
 def run_morph(args) -> dict:
