@@ -167,3 +167,21 @@ def test_the_dataset_page_queues_a_row_with_a_retry_and_the_admin_can_cancel_it(
     row.refresh_from_db()
     assert row.status == "cancelled" and "skipped" in queue.fetch_job(row.job_id).return_value()
     assert not server.hits
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_download_images_queues_its_row_with_redis_and_a_real_worker_runs_it(server, media_root, redis_url,
+                                                                            settings, capsys):
+    from django.core.management import call_command
+
+    settings.REDIS_URL = redis_url
+    queue = real_queue("default", redis_url)
+    dataset = dataset_of(server, rows=2, name="cmd")
+    call_command("download_images", "--dataset", "cmd", "--allow-private", "--workers", "2", "-v", "0")
+    row = DownloadRun.objects.get(dataset=dataset)
+    assert row.status == "queued" and f"as job {row.job_id}" in capsys.readouterr().out
+    assert queue.fetch_job(row.job_id).retries_left == 3 and not server.hits, "queued, not run here"
+    run_burst_worker("default", media_root, redis_url)
+    row.refresh_from_db()
+    assert (row.status, row.summary["ok"], row.options["workers"]) == ("done", 2, 2)
