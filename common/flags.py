@@ -29,6 +29,14 @@ MAX_INT = 2**63 - 1  # the largest number a database integer column holds
 SHOWN = 40  # characters of a refused value repeated in the message
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """The parser of a pure command line: a refused flag is one line, `PROG: error: argument --x: ...`,
+    status 2, without argparse's usage block (which --help shows); its subcommands' parsers too."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def number_type(kind: type, what: str, accept: Callable[[float], bool] = lambda value: True) -> Callable:
     """An argparse type: `kind(text)`, finite and within a database integer, and `accept`ed, or an
     error saying it "must be {what}"."""

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from common.devices import device_flag
 from common.flags import (
+    OneLineParser,
     finite_float,
     non_negative_float,
     non_negative_int,
@@ -260,7 +261,7 @@ COMMANDS = {"train": (_train_parser, run_train), "sample": (_sample_parser, run_
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog=PROG, description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for add_parser, _ in COMMANDS.values():
         add_parser(sub)

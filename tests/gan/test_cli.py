@@ -88,6 +88,7 @@ def test_bad_numbers_and_devices_are_refused_while_parsing_naming_the_flag(tmp_p
     with pytest.raises(SystemExit) as exit_:
         cli.main([command, *flags, *where])
     err = capsys.readouterr().err.strip().splitlines()
-    assert exit_.value.code == 2 and message in err[-1] and err[-1].startswith(f"{cli.PROG} {command}: error: ")
+    assert exit_.value.code == 2 and len(err) == 1, "one line, no usage block"
+    assert message in err[0] and err[0].startswith(f"{cli.PROG} {command}: error: ")
     assert not (tmp_path / "run").exists()
 
