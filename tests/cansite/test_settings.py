@@ -42,6 +42,15 @@ def test_the_web_process_and_the_worker_parent_never_import_torch():
     assert result.stdout.strip() == "False", result.stderr
 
 
+def test_the_local_sites_key_is_made_once_whole_and_private(tmp_path, monkeypatch):
+    from cansite import settings as module
+
+    monkeypatch.setattr(module, "VAR_DIR", tmp_path / "var")
+    first = module.install_secret("secret-key")
+    assert len(first) >= 50 and module.install_secret("secret-key") == first, "kept across restarts"
+    assert (tmp_path / "var" / "secret-key").stat().st_mode & 0o777 == 0o600
+
+
 def test_production_keeps_database_connections_and_local_runs_do_not():
     code = ("from django.conf import settings as s; d = s.DATABASES['default']; "
             "print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])")
