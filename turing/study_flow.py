@@ -40,6 +40,7 @@ from .models import (
 from .panels import Visit
 
 SESSION_KEY = "turing-study"
+_MISSING = object()  # a key the state does not have (None may be a value)
 
 
 # --- the browser's state for a study, kept in its session ---
@@ -53,7 +54,12 @@ def save_state(session, study: Study, value: dict) -> None:
 
 
 def update_state(session, study: Study, **changes) -> None:
-    save_state(session, study, {**state(session, study), **changes})
+    """Change the browser's state for the study; the same values again write nothing (every answer of a
+    panel participant names its participant again, and a changed session is a database and a Redis write)."""
+    current = state(session, study)
+    if any(current.get(name, _MISSING) != value for name, value in changes.items()):
+        save_state(session, study, {**current, **changes})
+
 
 
 def visit_for(session, study: Study, query) -> Visit:

@@ -1,0 +1,28 @@
+"""What the crowd's every request costs: a study participant's answers write no session (a changed
+session is a database write and, in production, a Redis write, on each of a crowd's answers)."""
+from __future__ import annotations
+
+import pytest
+from django.contrib.sessions.backends.base import SessionBase
+
+from .study_factory import CODES, PROLIFIC_URL, answer, enter_and_start, make_study, me, url
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("panel, query", [("prolific", "?PROLIFIC_PID=5f1a2b3c&STUDY_ID=s1&SESSION_ID=x1"),
+                                          ("none", "")])
+def test_answers_leave_the_session_unchanged(tmp_path, media_root, client, monkeypatch, panel, query):
+    links = {"completion_url": PROLIFIC_URL, "codes": CODES} if panel != "none" else {}
+    study = make_study(tmp_path, panel=panel, **links)
+    assert enter_and_start(client, study, query).status_code == 302
+    participant = me(client, study)
+    client.get(url(study))
+    saves = []
+    original = SessionBase.__setitem__
+    monkeypatch.setattr(SessionBase, "__setitem__", lambda s, k, v: (saves.append(k), original(s, k, v)))
+    for _ in range(3):
+        assert answer(client, study, participant, HTTP_ACCEPT="application/json").status_code == 200
+    participant.refresh_from_db()
+    assert participant.position == 3 and client.session.get("turing-study")
+    assert saves == []
