@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
-from .models import Answer, Kind, Participant, Profile, Showing, StartLog, Truth, TuringSet
+from .models import Answer, Feedback, Kind, Participant, Profile, Showing, StartLog, Truth, TuringSet
 from .tokens import new_token
 
 SESSION_KEY = "turing"
@@ -164,11 +164,12 @@ class Trial:
     feedback: dict | None  # the previous answer and its truth, when the set shows it after each answer
 
 
-def current_trial(participant: Participant, *, touch: bool = True, showing: Showing | None = None) -> Trial:
+def current_trial(participant: Participant, *, touch: bool = True, showing: Showing | None = None,
+                  answered: Answer | None = None) -> Trial:
     """The image to show now; the clock of its response time starts at its first showing.
 
-    Right after an answer, which already started the next image's clock and read that trial: touch=False
-    and the showing.
+    Right after an answer, which already started the next image's clock and read that trial: touch=False,
+    the showing, and the answer just given (its feedback needs no second read).
     """
     if touch:
         now = timezone.now()
@@ -176,13 +177,15 @@ def current_trial(participant: Participant, *, touch: bool = True, showing: Show
         Participant.objects.filter(id=participant.id).update(last_seen=now, shown_at=first_showing)
     if showing is None:
         showing = Showing.objects.get(participant=participant, position=participant.position)
-    return Trial(participant.position, participant.total, showing.token, previous_feedback(participant))
+    return Trial(participant.position, participant.total, showing.token, previous_feedback(participant, answered))
 
 
-def previous_feedback(participant: Participant) -> dict | None:
-    if participant.feedback != "each" or participant.position == 0:
+def previous_feedback(participant: Participant, answered: Answer | None = None) -> dict | None:
+    if participant.feedback != Feedback.EACH or participant.position == 0:
         return None
-    answer = participant.answers.select_related("image").get(position=participant.position - 1)
+    answer = answered
+    if answer is None or answer.position != participant.position - 1:
+        answer = participant.answers.select_related("image").get(position=participant.position - 1)
     return {"position": answer.position + 1, "truth": answer.image.truth, "answer": answer.answer,
             "correct": answer.correct}
 
@@ -254,8 +257,10 @@ def record_answer(mine, position: int, token: str, answer: str, level: int | Non
         raise FlowError(_("This is not the image you were shown: reload the page to continue."))
     # this trial and the next, in one query; the image by its id alone (a join and 12 columns the
     # answer does not need: bench/turing_profile.py measured the ORM's compiling as most of an answer's CPU)
-    showings = list(Showing.objects.filter(participant=participant, position__in=(position, position + 1))
-                    .order_by("position"))
+    showings = Showing.objects.filter(participant=participant, position__in=(position, position + 1))
+    if participant.feedback == Feedback.EACH:  # its truth goes back with this answer: read it with the trial
+        showings = showings.select_related("image")
+    showings = list(showings.order_by("position"))
     if not showings or showings[0].token != token:
         raise FlowError(_("This is not the image you were shown: reload the page to continue."))
     image_id = showings[0].image_id
@@ -271,6 +276,8 @@ def record_answer(mine, position: int, token: str, answer: str, level: int | Non
     stored = Answer.objects.create(participant=participant, image_id=image_id, position=position, answer=answer,
                                    confidence=level, response_ms=elapsed, fast=fast, timed_out=late,
                                    repeat=image_id in participant.order[:position])
+    if participant.feedback == Feedback.EACH:
+        stored.image = showings[0].image
     participant.position += 1
     participant.fast_answers += fast
     participant.timed_out += late

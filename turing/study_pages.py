@@ -174,7 +174,8 @@ def answer(request, study: Study):
     if submitted.answer.timed_out and not time_up:
         messages.error(request, _("Time ran out before your answer arrived: the image was recorded as timed out."))
     if wants_json(request):
-        return JsonResponse(trial_payload(submitted.participant, submitted.next_showing, url=url))
+        return JsonResponse(trial_payload(submitted.participant, submitted.next_showing, url=url,
+                                          answered=submitted.answer))
     return redirect(url)
 
 

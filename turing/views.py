@@ -103,7 +103,7 @@ def answer(request):
         messages.error(request, str(exc))
         return redirect(url)
     if wants_json(request):
-        return JsonResponse(trial_payload(submitted.participant, submitted.next_showing))
+        return JsonResponse(trial_payload(submitted.participant, submitted.next_showing, answered=submitted.answer))
     return redirect(url)
 
 
@@ -119,11 +119,11 @@ def withdraw(request):
                                                     "action": reverse("turing:withdraw"), "back": set_url(turing_set)})
 
 
-def trial_payload(participant, next_showing=None, url: str = "") -> dict:
+def trial_payload(participant, next_showing=None, url: str = "", answered=None) -> dict:
     """What the script needs to show the next image (or to go to the score at `url`, the set's by default)."""
     if participant.finished:
         return {"done": True, "url": url or set_url(participant.turing_set)}
-    trial = services.current_trial(participant, touch=False, showing=next_showing)
+    trial = services.current_trial(participant, touch=False, showing=next_showing, answered=answered)
     return {"done": False, "position": trial.position, "total": trial.total, "token": trial.token,
             "image": reverse("turing:image", args=[trial.token]), "feedback": trial.feedback}
 

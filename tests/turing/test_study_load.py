@@ -26,3 +26,25 @@ def test_answers_leave_the_session_unchanged(tmp_path, media_root, client, monke
     participant.refresh_from_db()
     assert participant.position == 3 and client.session.get("turing-study")
     assert saves == []
+
+
+def test_an_answer_with_feedback_costs_no_more_queries_than_one_without(tmp_path, media_root):
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    study = make_study(tmp_path, conditions=["none", "each"])
+    counts, feedback = {}, {}
+    for _ in range(4):  # balanced cells: two participants in each arm
+        client = Client()
+        enter_and_start(client, study)
+        participant = me(client, study)
+        client.get(url(study))
+        answer(client, study, participant, HTTP_ACCEPT="application/json")  # the first has nothing to show
+        with CaptureQueriesContext(connection) as queries:
+            reply = answer(client, study, participant, HTTP_ACCEPT="application/json").json()
+        counts.setdefault(participant.condition, set()).add(len(queries))
+        feedback[participant.condition] = reply["feedback"]
+    assert feedback["each"]["position"] == 2 and feedback["each"]["truth"] in ("real", "synthetic")
+    assert feedback["none"] is None
+    assert counts["each"] == counts["none"] and len(counts["none"]) == 1, counts
