@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from tests.shared_data import REPO
-from tests.turing.factory import make_participant_with_answers, make_sets
+from tests.turing.factory import make_image_dataset, make_participant_with_answers, make_sets
 from turing import studies
 from turing.models import ConsentVersion, Participant, Study, TuringSet
 from turing.study_summary import summary_markdown
@@ -52,10 +52,20 @@ consent = "I agree."
 '''
 
 
+@pytest.fixture(autouse=True)
+def practice_sources(tmp_path, media_root):
+    """One source image of each truth and class that make_builds' sets name: what the practice images
+    of a study file (load_study calls turing.practice.ensure_practice) are drawn from."""
+    make_image_dataset(tmp_path / "sources", "PRACTICE-REAL", 1)
+    make_image_dataset(tmp_path / "sources", "PRACTICE-GAN", 1, synthetic=True)
+
+
 def make_builds(*numbers: int) -> None:
-    """Current builds of these set numbers, without images: all that validating a study file needs."""
+    """Current builds of these set numbers, without images (all that validating a study file needs),
+    naming the practice sources as the datasets they were built from."""
     for number in numbers:
-        TuringSet.objects.create(number=number, seed=0)
+        TuringSet.objects.create(number=number, seed=0, build_options={"real": ["PRACTICE-REAL"], "side": 32,
+                                                                       "synthetic": ["PRACTICE-GAN"]})
 
 
 def write(tmp_path, text: str, name: str = "study.toml"):
@@ -209,7 +219,7 @@ def test_every_key_of_the_file_is_stored(tmp_path):
         ("Half of the images were synthetic.", "study@example.org", 365, "prolific")
     assert study.completion_url == "https://app.prolific.com/submissions/complete?cc={code}"
     assert study.codes == {"completed": "C0MPL", "failed_attention": "ATTN0", "no_consent": "N0CON"}
-    assert studies.current_consent(study).text == "I agree to take part.\nMy answers are anonymous."
+    assert study.current_consent().text == "I agree to take part.\nMy answers are anonymous."
 
 
 def test_loading_the_same_file_twice_changes_nothing(tmp_path):
@@ -261,13 +271,13 @@ def test_a_changed_consent_is_a_new_version_and_participants_keep_theirs(tmp_pat
     make_sets(tmp_path)
     load(write(tmp_path, PILOT))
     study = Study.objects.get()
-    first = studies.current_consent(study)
+    first = study.current_consent()
     participant = make_participant_with_answers(TuringSet.objects.current().get(number=1), 2)
     Participant.objects.filter(id=participant.id).update(study=study, consent_version=first,
                                                          consented_at=timezone.now())
     out = load(write(tmp_path, edited("I agree to take part.", "I agree to take part (version of May).")))
     assert out == "updated (consent): study pilot, consent version 2, entry /turing/s/pilot/\n"
-    second = studies.current_consent(study)
+    second = study.current_consent()
     assert (second.number, second.text.splitlines()[0]) == (2, "I agree to take part (version of May).")
     assert Participant.objects.get(id=participant.id).consent_version == first
     assert load(write(tmp_path, edited("I agree to take part.", "I agree to take part (version of May).")))\
