@@ -69,10 +69,13 @@ def keep_freed_memory() -> bool:
     Why: glibc serves every block over 32 MiB (a 512 px activation is 64 MiB) with its own mmap and
     unmaps it on free, so each render asked the kernel for ~370 MiB of fresh zeroed pages again:
     ~95,000 page faults and 0.15-0.23 s of system time per 512 px image (10-15 % of its CPU time).
-    With mmap off and trimming only above 2 GiB free, a render after the first reuses the same
-    memory (1 fault per image, measured). The cost: the process keeps its peak heap (under 1 GiB
-    for the paper config at 512 px) until it exits, which suits the commands and job processes
-    that render. MALLOC_* or GLIBC_TUNABLES in the environment mean a person chose: left alone.
+    With mmap and trimming off, a warm render reuses the same memory (1 fault per image, measured).
+    The cost: the process keeps its peak heap until it exits (the paper config at 512 px: 1.17 GiB
+    resident, against 0.71 GiB between images and a 0.88 GiB peak before), which suits the commands
+    and job processes that render (an rq work-horse exits after its job). A trimming threshold
+    (2 GiB was tried) gives it back only to fault it in again: the benchmark's batch-4 baseline
+    freed more than that, and the next batch-one render faulted 32,800 pages.
+    MALLOC_* or GLIBC_TUNABLES in the environment mean a person chose: left alone.
     """
     global _malloc_kept
     if _malloc_kept:
@@ -80,7 +83,7 @@ def keep_freed_memory() -> bool:
     if platform.libc_ver()[0] != "glibc" or any(name in os.environ for name in MALLOC_ENVIRONMENT):
         return False
     mallopt = ctypes.CDLL(None).mallopt
-    _malloc_kept = bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
+    _malloc_kept = bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, -1))  # -1: never trim
     return _malloc_kept
 
 
