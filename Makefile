@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 export REDIS_TEST_URL
 
-.PHONY: demo lint test test-sqlite test-postgres migrations-check browser bench venv clean
+.PHONY: demo lint test test-sqlite test-postgres migrations-check browser bench venv clean messages extract-messages
 
 venv: $(VENV)/.installed
 
@@ -20,11 +20,25 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	@touch $@
 
+# Translations (README "Languages"): the catalogues locale/<code>/LC_MESSAGES/*.po compiled to the .mo files
+# Django reads (build outputs, not committed). msgfmt --check refuses a broken entry or a placeholder the
+# translation lost; each .mo appears only when complete. Every path that serves or tests pages needs them.
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+messages: $(MO_FILES)
+
+locale/%.mo: locale/%.po
+	msgfmt --check -o $@.tmp $< && mv $@.tmp $@
+
+# After marking new strings: add them to the catalogues (then translate them; the i18n test fails on an
+# empty or fuzzy entry). Source folders only: not the virtual environment, var/ or the tests.
+extract-messages: venv
+	$(PY) manage.py makemessages --no-obsolete --no-wrap -l ko -l es -i '.venv/*' -i 'var/*' -i 'tests/*' -i 'bench/*'
+
 # The demo serves with DEBUG off (LOCAL_SITE: see cansite/settings.py), so that no request shows a
 # traceback, the settings or the URL patterns, and /media/ is no URL.
 demo: export DEBUG := false
 demo: export LOCAL_SITE := true
-demo: venv
+demo: venv messages
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py demo
 	$(PY) manage.py collectstatic --no-input -v0
@@ -39,7 +53,7 @@ lint: venv
 	PYTHONPATH=$(CURDIR) $(VENV)/bin/lint-imports
 
 # The linters, then everything on SQLite, then the database tests again on PostgreSQL (the pure ML tests once).
-test: venv lint browser migrations-check test-sqlite test-postgres
+test: venv messages lint browser migrations-check test-sqlite test-postgres
 
 # Browser tests drive Debian's headless Chromium (never a browser downloaded by a test tool).
 browser:
@@ -52,15 +66,15 @@ migrations-check: venv
 	@mkdir -p var
 	DATABASE_URL=sqlite:///$(CURDIR)/var/migrations-check.sqlite3 $(PY) manage.py makemigrations --check --dry-run
 
-test-sqlite: venv
+test-sqlite: venv messages
 	@mkdir -p var
 	DATABASE_URL=$(SQLITE_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
-test-postgres: venv
+test-postgres: venv messages
 	DATABASE_URL=$(POSTGRES_URL) $(PY) -m pytest --ignore=tests/gan --ignore=tests/cnn --ignore=generator/gan \
 		--ignore=classifier/cnn --ignore=common $(PYTEST_ARGS)
 
-bench: venv
+bench: venv messages
 	$(PY) bench/import_bench.py
 	$(PY) bench/download_bench.py
 	$(PY) bench/seed_pages_bench.py

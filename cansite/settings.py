@@ -80,6 +80,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before common (Django's order): the language from the switcher's cookie, else from
+    # Accept-Language, else LANGUAGE_CODE.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -101,6 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
             ],
             # {% load visibility %}: what visitors may see of paths and errors (staff see all).
             "libraries": {"visibility": "cansite.visibility"},
@@ -152,7 +156,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# Languages (README "Languages"): visitors' pages in English, Korean and Spanish. This list is the one home of
+# the site's languages: the switcher offers them, a study's `languages` must be among them, the static seed
+# export writes one tree per language. Catalogues live in locale/<code>/LC_MESSAGES (`make messages`).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ko", "Korean"), ("es", "Spanish")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = not LOCAL
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
