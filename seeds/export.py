@@ -150,8 +150,8 @@ def plan(all_seeds: list[RunSeeds], base_url: str) -> list[Item]:
         data = Path(finders.find(name)).read_bytes()
         items.append(Item(f"static/{name}", inputs_hash(hashlib.sha256(data).hexdigest()), data=data))
     if base_url:  # a sitemap of relative <loc>s is invalid: none without an address to put in front
-        sitemap = sitemap_xml([item.path for item in items if item.path.endswith(".html") and not is_not_found(item.path)],
-                              base_url)
+        listed = [item.path for item in items if item.path.endswith(".html") and not is_not_found(item.path)]
+        sitemap = sitemap_xml(listed, base_url)
         items.append(Item("sitemap.xml", inputs_hash(sitemap), data=sitemap.encode()))
     return items
 
@@ -184,7 +184,8 @@ def plan_run(seeds: RunSeeds, counterpart: RunSeeds | None, links, page, images:
     for i in range(seeds.count):
         seed = seeds.nth(i)
         here = export_path("page", run, seed)
-        page("page.html", here, pages.seed_page(seeds, seed, links(here, (run, seeds.stable_random(seed))), counterpart))
+        context = pages.seed_page(seeds, seed, links(here, (run, seeds.stable_random(seed))), counterpart)
+        page("page.html", here, context)
         pub = seeds.publication(seed)
         for psi in [pub.psi, *pub.extra_psi]:
             add_image(images, pages.image_target(pub, psi, keys.seed_file(seed, "webp")), root)

@@ -77,9 +77,10 @@ def localized(path: str, language: str) -> str:
 
 def language_names() -> dict[str, str]:
     """Each language of the site named in itself (한국어, Español), as the switcher shows it."""
+    from django.utils.text import capfirst
     from django.utils.translation import get_language_info
 
-    return {code: get_language_info(code)["name_local"] for code, _ in settings.LANGUAGES}
+    return {code: capfirst(get_language_info(code)["name_local"]) for code, _ in settings.LANGUAGES}
 
 
 def relative(target: str, folder: list[str]) -> str:

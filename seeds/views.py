@@ -2,7 +2,8 @@
 
 Pages are rendered from published rows only (no torch, no rendering on request) and kept in the
 cache for a minute, one copy per language (Django's cache key holds the active language); images are
-immutable files named by their key, served with a year-long cache header and an ETag. Anything not published is the site's 404 page.
+immutable files named by their key, served with a year-long cache header and an ETag. Anything not
+published is the site's 404 page.
 """
 from __future__ import annotations
 
