@@ -11,7 +11,7 @@ from collections import defaultdict
 from django.db.models import Count, F, Q
 
 from . import stats
-from .models import Answer, Kind, Participant, Profile, Truth, TuringSet
+from .models import Answer, Kind, Participant, Profile, Study, Truth, TuringSet
 
 ALL = "all"
 NO_PROFILE = "not given"  # the group of participants who gave no profile
@@ -22,6 +22,10 @@ ROW_FIELDS = {
     "token": "image__token", "kind": "image__kind", "truth": "image__truth", "class": "image__label",
     "origin_dataset": "image__origin_dataset", "origin_item": "image__origin_item", "answer": "answer",
     "confidence": "confidence", "response_ms": "response_ms", "fast": "fast",
+    # a study's participant (blank outside a study); panel_id goes only into the staff-only study export
+    "study": "participant__study__slug", "condition": "participant__condition", "language": "participant__language",
+    "consent_version": "participant__consent_version__number", "panel_id": "participant__panel_id",
+    "timed_out": "timed_out",
 }
 
 
@@ -32,15 +36,21 @@ def set_list() -> list[dict]:
                 .order_by("number").values("number", "feedback", "finished", "images_n"))
 
 
-def answer_rows(*, include_flagged: bool = False, include_archived: bool = False, set_number: int | None = None):
-    """One dict per answer of a finished participant, in a stable order (for CSV, JSON and the analysis)."""
-    answers = Answer.objects.filter(participant__finished_at__isnull=False)
+def answer_rows(*, include_flagged: bool = False, include_archived: bool = False, set_number: int | None = None,
+                study: Study | None = None):
+    """One dict per answer of a finished participant, in a stable order (for CSV, JSON and the analysis).
+    Only answers to images of the participant's own set: practice images come from outside the scored sets,
+    so a practice answer stored as an Answer could never count."""
+    answers = Answer.objects.filter(participant__finished_at__isnull=False,
+                                    image__turing_set_id=F("participant__turing_set_id"))
     if not include_flagged:
         answers = answers.filter(participant__flagged=False)
     if not include_archived:
         answers = answers.filter(participant__turing_set__archived_at__isnull=True)
     if set_number is not None:
         answers = answers.filter(participant__turing_set__number=set_number)
+    if study is not None:
+        answers = answers.filter(participant__study=study)
     ordered = answers.order_by("participant__turing_set__number", "participant_id", "position")
     rows = ordered.values(*ROW_FIELDS.values())
     names = {v: k for k, v in ROW_FIELDS.items()}
@@ -49,15 +59,23 @@ def answer_rows(*, include_flagged: bool = False, include_archived: bool = False
         row["profile"] = row["profile"] or NO_PROFILE
         row["position"] += 1  # trials count from 1 for people
         row["archived"] = row["archived"] is not None
+        row["study"], row["consent_version"] = row["study"] or "", row["consent_version"] or ""
         row["flags"] = " ".join(f for f, on in (("fast", row["fast"]), ("attention-repeat", row["repeat"]),
                                                  ("catch-trial", row["kind"] == Kind.CATCH),
+                                                 ("timed-out", row["timed_out"]),
                                                  ("flagged-participant", row["flagged"])) if on)
         yield row
 
 
-def scored(rows) -> list[dict]:
-    """The answers a score counts: each lesion image's first showing (no repeat, no catch trial)."""
+def first_showings(rows) -> list[dict]:
+    """Each lesion image's first showing (no repeat, no catch trial), timed-out trials included."""
     return [r for r in rows if not r["repeat"] and r["kind"] == Kind.LESION]
+
+
+def scored(rows) -> list[dict]:
+    """The answers a score counts: first showings that were answered (a timed-out trial is neither right
+    nor wrong; the study analysis counts them on their own)."""
+    return [r for r in first_showings(rows) if not r["timed_out"]]
 
 
 def counts(rows) -> dict:
@@ -72,7 +90,7 @@ def counts(rows) -> dict:
 
 def participant_accuracies(turing_set: TuringSet) -> list[tuple[str, float]]:
     """(profile, accuracy) of every finished, unflagged participant of the set."""
-    first = Q(answers__repeat=False, answers__image__kind=Kind.LESION)
+    first = Q(answers__repeat=False, answers__image__kind=Kind.LESION, answers__timed_out=False)
     correct = Count("answers", filter=first & Q(answers__answer=F("answers__image__truth")))
     total = Count("answers", filter=first)
     rows = (Participant.objects.filter(turing_set=turing_set, finished_at__isnull=False, flagged=False)
@@ -86,7 +104,7 @@ def participant_score(participant: Participant) -> dict:
     tokens = dict(participant.showings.values_list("position", "token"))
     for answer in answers:  # the page names each image by this participant's own token, never the image's
         answer.token = tokens[answer.position]
-    rows = [{"truth": a.image.truth, "answer": a.answer} for a in answers]
+    rows = [{"truth": a.image.truth, "answer": a.answer} for a in answers if not a.timed_out]  # neither right nor wrong
     summary = stats.summarise(**counts(rows))
     others = participant_accuracies(participant.turing_set)
     everyone = [acc for _, acc in others]
@@ -158,7 +176,8 @@ def analysis(*, include_flagged: bool = False, include_archived: bool = False) -
                      "kappa": kappa(set_rows), "by_position": by_position(set_rows)})
     return {"overall": group_summaries(rows), "by_position": by_position(rows), "sets": sets,
             "images": image_rates(rows), "include_flagged": include_flagged, "include_archived": include_archived,
-            "flagged_participants": Participant.objects.filter(flagged=True).count(), "flag_reasons": flag_reasons()}
+            "flagged_participants": Participant.objects.filter(flagged=True).count(), "flag_reasons": flag_reasons(),
+            "studies": list(Study.objects.order_by("slug").values("slug", "title"))}
 
 
 def flag_reasons() -> dict[str, int]:
@@ -169,8 +188,9 @@ def flag_reasons() -> dict[str, int]:
                              fast=Count("id", filter=Q(fast_answers__gt=0)))
 
 
-CSV_COLUMNS = ["participant", "profile", "years", "set", "position", "token", "truth", "class", "origin_dataset",
-               "origin_item", "answer", "confidence", "response_ms", "flags", "archived"]
+CSV_COLUMNS = ["participant", "profile", "years", "study", "condition", "language", "set", "position", "token", "truth",
+               "class", "origin_dataset", "origin_item", "answer", "timed_out", "confidence", "response_ms", "flags",
+               "archived"]
 SUMMARY_COLUMNS = ["set", "group", "participants", "answers", "accuracy", "accuracy_low", "accuracy_high", "p_value",
                    "sensitivity", "sensitivity_low", "sensitivity_high", "specificity", "specificity_low",
                    "specificity_high", "dprime", "criterion", "fleiss_kappa"]

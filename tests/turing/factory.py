@@ -3,6 +3,7 @@ participants with answers, and a visitor's requests (start, submit) through the 
 from __future__ import annotations
 
 import random
+import secrets
 import zlib
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from PIL import Image
 from datasets.models import Dataset, ImageRecord
 from turing import services
 from turing.building import BuildOptions, build_turing_sets
-from turing.models import Participant, Showing, TuringImage, TuringSet
+from turing.models import Answer, ConsentVersion, Participant, Showing, Study, TuringImage, TuringSet
 
 
 def write_image(path: Path, seed: int, size: tuple[int, int], smooth: bool, fmt: str = "PNG") -> Path:
@@ -101,3 +102,46 @@ def submit(client, participant, answer="real", q=1, position=None, token=None, *
     token = token or showing_token(participant, position)
     return client.post("/turing/answer/", {"q": q, "position": position, "token": token, "answer": answer},
                        **extra)
+
+
+# --- Studies, built directly (no flow, no image files): tests/turing/test_study_analysis.py ---------------
+
+def make_study_set(number: int, truths: str) -> TuringSet:
+    """A set build whose lesion images have the truths given one letter each, in id order: R real, S synthetic."""
+    turing_set = TuringSet.objects.create(number=number, seed=number, feedback="end")
+    for i, letter in enumerate(truths):
+        truth = {"R": "real", "S": "synthetic"}[letter]
+        TuringImage.objects.create(turing_set=turing_set, token=f"s{number}i{i}", truth=truth, label="nevus",
+                                   origin_dataset="REAL" if letter == "R" else "GAN", origin_item=f"item-{i}",
+                                   file=f"turing/s{number}i{i}.jpg", bytes=1000, sha256="0" * 64)
+    return turing_set
+
+
+def make_study_row(slug: str = "pilot", sets=(1,), conditions=("none", "each"), languages=("en", "ko"),
+                   **fields) -> Study:
+    study = Study.objects.create(slug=slug, title=f"Study {slug}", sets=list(sets), conditions=list(conditions),
+                                 languages=list(languages), **fields)
+    ConsentVersion.objects.create(study=study, number=1, text="consent", sha256="1" * 64)
+    return study
+
+
+def make_study_participant(study: Study, turing_set: TuringSet, answers: str, *, condition: str,
+                           language: str = "en", panel_id: str = "", finished: bool = True, flagged: bool = False,
+                           idle_minutes: int = 0) -> Participant:
+    """A study participant who gave `answers` to the set's images in id order, one letter a trial:
+    + right, - wrong, t timed out; trials past the string's end are not answered yet."""
+    images = list(turing_set.images.order_by("id"))
+    now = timezone.now()
+    participant = Participant.objects.create(
+        public_id=secrets.token_hex(8), turing_set=turing_set, order=[i.id for i in images], study=study,
+        condition=condition, language=language, panel_id=panel_id, position=len(answers), flagged=flagged,
+        consent_version=study.consent_versions.first(), consented_at=now, timed_out=answers.count("t"),
+        last_seen=now - timedelta(minutes=idle_minutes), finished_at=now if finished else None)
+    Showing.objects.bulk_create(Showing(participant=participant, position=i, image=image,
+                                        token=secrets.token_hex(8)) for i, image in enumerate(images))
+    other = {"real": "synthetic", "synthetic": "real"}
+    Answer.objects.bulk_create(
+        Answer(participant=participant, image=image, position=i, timed_out=letter == "t", response_ms=1500,
+               answer={"+": image.truth, "-": other[image.truth], "t": ""}[letter])
+        for i, (image, letter) in enumerate(zip(images, answers)))
+    return participant
