@@ -24,6 +24,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 # Django reads (build outputs, not committed). msgfmt --check refuses a broken entry or a placeholder the
 # translation lost; each .mo appears only when complete. Every path that serves or tests pages needs them.
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+TRANSLATIONS ?= ko es  # settings.LANGUAGES but English, the language the sources are written in
 messages: $(MO_FILES)
 
 locale/%.mo: locale/%.po
@@ -32,7 +33,8 @@ locale/%.mo: locale/%.po
 # After marking new strings: add them to the catalogues (then translate them; the i18n test fails on an
 # empty or fuzzy entry). Source folders only: not the virtual environment, var/ or the tests.
 extract-messages: venv
-	$(PY) manage.py makemessages --no-obsolete --no-wrap -l ko -l es -i '.venv/*' -i 'var/*' -i 'tests/*' -i 'bench/*'
+	$(PY) manage.py makemessages --no-obsolete --no-wrap $(addprefix -l ,$(TRANSLATIONS)) \
+		-i '.venv/*' -i 'var/*' -i 'tests/*' -i 'bench/*'
 
 # The demo serves with DEBUG off (LOCAL_SITE: see cansite/settings.py), so that no request shows a
 # traceback, the settings or the URL patterns, and /media/ is no URL.

@@ -67,6 +67,19 @@ def languages() -> list[str]:
     return [code for code, _ in settings.LANGUAGES]
 
 
+def export_languages(chosen: list[str] | None) -> tuple[str, ...]:
+    """The languages to export (None: all of the site's), in settings order; the default one always, since
+    its tree is the export's root that the others link to."""
+    if chosen is None:
+        return tuple(languages())
+    unknown = next((code for code in chosen if code not in languages()), None)
+    if unknown is not None:
+        raise ExportError(f"--languages: {unknown!r} is not one of the site's languages ({', '.join(languages())})")
+    if settings.LANGUAGE_CODE not in chosen:
+        raise ExportError(f"--languages: include {settings.LANGUAGE_CODE!r}, the language of the export's root")
+    return tuple(code for code in languages() if code in chosen)
+
+
 def catalogue(language: str) -> Path | None:
     """The compiled catalogue a language's pages are rendered with (None for the default: its own text)."""
     if language == settings.LANGUAGE_CODE:
@@ -109,7 +122,8 @@ class NotFoundLinks(StaticLinks):
                  "url": ""} for link in super().alternates()]
 
 
-def validated(runs: list[str], seeds: str, out: Path, workers: int, base_url: str) -> tuple[int, int]:
+def validated(runs: list[str], seeds: str, out: Path, workers: int, base_url: str,
+              exported: tuple[str, ...]) -> tuple[int, int]:
     try:
         window = parse_seed_range(seeds)
     except PublishError as exc:
@@ -129,7 +143,7 @@ def validated(runs: list[str], seeds: str, out: Path, workers: int, base_url: st
     if clash:
         raise ExportError(f"--runs: a run named {clash!r} would share the export's folder {clash}/ "
                           "(images, static files and languages live there)")
-    missing_catalogue = next((path for path in map(catalogue, languages()) if path and not path.is_file()), None)
+    missing_catalogue = next((path for path in map(catalogue, exported) if path and not path.is_file()), None)
     if missing_catalogue:
         raise ExportError(f"{missing_catalogue}: the catalogue is not compiled (run `make messages`)")
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / ".manifest.json").is_file())):
@@ -137,14 +151,14 @@ def validated(runs: list[str], seeds: str, out: Path, workers: int, base_url: st
     return window
 
 
-def plan(all_seeds: list[RunSeeds], base_url: str) -> list[Item]:
+def plan(all_seeds: list[RunSeeds], base_url: str, exported: tuple[str, ...]) -> list[Item]:
     """Every file of the export, each with the hash of what its bytes depend on."""
     counterparts = counterparts_of(all_seeds)
     items: list[Item] = []
     images: dict[str, Item] = {}
-    for language in languages():
+    for language in exported:
         with translation.override(language):  # the contexts' strings (each page renders in it too: Item.language)
-            plan_language(language, all_seeds, counterparts, base_url, items, images)
+            plan_language(language, exported, all_seeds, counterparts, base_url, items, images)
     items += sorted(images.values(), key=lambda item: item.path)
     for name in STATIC_FILES:
         data = Path(finders.find(name)).read_bytes()
@@ -156,8 +170,8 @@ def plan(all_seeds: list[RunSeeds], base_url: str) -> list[Item]:
     return items
 
 
-def plan_language(language: str, all_seeds: list[RunSeeds], counterparts: dict, base_url: str, items: list,
-                  images: dict) -> None:
+def plan_language(language: str, exported: tuple[str, ...], all_seeds: list[RunSeeds], counterparts: dict,
+                  base_url: str, items: list, images: dict) -> None:
     """The pages of one language's tree (the images are gathered once, in `images`)."""
     fingerprint = inputs_hash(templates_fingerprint(), language, catalogue_fingerprint(language))
 
@@ -166,12 +180,12 @@ def plan_language(language: str, all_seeds: list[RunSeeds], counterparts: dict, 
                           template=f"seeds/{template}", context=context, language=language))
 
     def links(here: str, random_target: tuple | None = None) -> StaticLinks:
-        return StaticLinks(here, base_url, random_target, language)
+        return StaticLinks(here, base_url, random_target, language, exported)
 
     first = all_seeds[0]
     page("index.html", "index.html",
          pages.top_index(all_seeds, links("index.html", (first.run.name, first.stable_random(first.nth(0))))))
-    page("not_found.html", "404.html", pages.not_found(NotFoundLinks("404.html", base_url, None, language)))
+    page("not_found.html", "404.html", pages.not_found(NotFoundLinks("404.html", base_url, None, language, exported)))
     for seeds in all_seeds:
         plan_run(seeds, counterparts.get(seeds.run.name), links, page, images)
 
@@ -226,18 +240,21 @@ def sitemap_xml(paths: list[str], base_url: str) -> str:
 
 
 def export_seed_pages(*, runs: list[str], seeds: str, out: Path, workers: int = 1, base_url: str = "",
+                      languages: list[str] | None = None,
                       progress: Callable[[int, int], None] | None = None) -> Summary:
-    """Write (or bring up to date) the static site of the runs' published seeds inside `seeds`."""
+    """Write (or bring up to date) the static site of the runs' published seeds inside `seeds`, in
+    `languages` (None: every language of the site)."""
     out = Path(out)
-    window = validated(runs, seeds, out, workers, base_url)
+    exported = export_languages(languages)
+    window = validated(runs, seeds, out, workers, base_url, exported)
     all_seeds = all_run_seeds(runs, window)
     empty = [name for name in runs if name not in {s.run.name for s in all_seeds}]
     if empty:
         raise ExportError(f"--runs: {empty[0]!r} has no published seeds in {seeds} (run publish_seeds first)")
-    digest = inputs_hash(code_fingerprint(), base_url, window, [run_state(s) for s in all_seeds],
+    digest = inputs_hash(code_fingerprint(), base_url, window, exported, [run_state(s) for s in all_seeds],
                          sorted((a, b.run.name) for a, b in counterparts_of(all_seeds).items()))
     try:
-        return build(out, lambda: plan(all_seeds, base_url), digest=digest, workers=workers,
+        return build(out, lambda: plan(all_seeds, base_url, exported), digest=digest, workers=workers,
                      progress=progress or (lambda done, total: None))
     except OSError as exc:  # the folder cannot be written (missing parent, read-only, full disk)
         raise ExportError(f"--out: cannot write the export at {out}: {exc.strerror or exc}") from None

@@ -94,13 +94,16 @@ def relative(target: str, folder: list[str]) -> str:
 
 
 class StaticLinks:
-    """Links of the export page `here` (its path in the default language's tree) in `language`'s tree."""
+    """Links of the export page `here` (its path in the default language's tree) in `language`'s tree;
+    `languages`: the export's (all of the site's by default)."""
 
     static_site = True
 
-    def __init__(self, here: str, base_url: str = "", random_target: tuple | None = None, language: str = ""):
+    def __init__(self, here: str, base_url: str = "", random_target: tuple | None = None, language: str = "",
+                 languages: tuple[str, ...] = ()):
         self.here, self.base_url, self.random_target = here, base_url.rstrip("/"), random_target
         self.language = language or settings.LANGUAGE_CODE
+        self.languages = languages or tuple(code for code, _ in settings.LANGUAGES)
         self.folder = [part for part in posixpath.dirname(localized(here, self.language)).split("/") if part]
 
     def target(self, kind: str, *args) -> str:
@@ -124,7 +127,7 @@ class StaticLinks:
         return [{"code": code, "name": name, "current": code == self.language,
                  "href": relative(localized(self.here, code), self.folder),
                  "url": self.address(localized(self.here, code)) if self.base_url else ""}
-                for code, name in language_names().items()]
+                for code, name in language_names().items() if code in self.languages]
 
     def run_page(self, run: str) -> str:
         return ""  # the generator's pages are not part of the export

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.urls import reverse
@@ -28,7 +28,7 @@ from seeds.export import ExportError, export_seed_pages
 from tests.conftest import REPO
 from tests.seeds.factory import make_run, publish
 
-LANGUAGES = ("ko", "es")
+LANGUAGES = tuple(code for code, _ in django_settings.LANGUAGES if code != django_settings.LANGUAGE_CODE)
 LOCALE = REPO / "locale"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w*\}")
 # Words that read the same in every language: the site's and models' names, units and codes, the fixtures'
@@ -200,7 +200,7 @@ def seeds(media_root):
 
 
 def in_each_language(get) -> dict[str, str]:
-    return {language: get(language) for language in ("en", *LANGUAGES)}
+    return {language: get(language) for language in (django_settings.LANGUAGE_CODE, *LANGUAGES)}
 
 
 @pytest.mark.django_db
@@ -286,6 +286,22 @@ def test_the_export_refuses_a_run_named_like_a_language_folder_or_an_uncompiled_
     with pytest.raises(ExportError, match=uncompiled):
         export_seed_pages(runs=["mel"], seeds="0-9", out=tmp_path / "site")
     assert not (tmp_path / "site").exists()
+
+
+@pytest.mark.django_db
+def test_the_export_can_leave_languages_out_and_refuses_unknown_ones(tmp_path, seeds):
+    site = tmp_path / "site"
+    call_command("export_seed_pages", "--runs", "mel", "--seeds", "0-9", "--out", str(site), "--languages", "es,en",
+                 "-v", "0")
+    assert (site / "es" / "mel" / "0" / "index.html").is_file() and not (site / "ko").exists()
+    page = (site / "mel" / "0" / "index.html").read_text()
+    assert 'hreflang="es"' in page and 'hreflang="ko"' not in page, "the switcher offers what was exported"
+    for languages, message in [("en,fr", "--languages: 'fr' is not one of the site's languages (en, ko, es)"),
+                               ("ko", "--languages: include 'en', the language of the export's root")]:
+        with pytest.raises(CommandError, match=re.escape(message)):
+            call_command("export_seed_pages", "--runs", "mel", "--seeds", "0-9", "--out", str(tmp_path / "new"),
+                         "--languages", languages, "-v", "0")
+    assert not (tmp_path / "new").exists()
 
 
 # ---- choosing the language ---------------------------------------------------------------------------------
