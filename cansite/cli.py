@@ -1,6 +1,6 @@
 """What management commands share: argparse types for numeric flags, and a row looked up by its name.
 
-A bad number is refused by the parser with the flag's name:
+The number types live in common.flags (the pure command lines use them too) and are re-exported here:
 
     parser.add_argument("--limit", type=positive_int)  # --limit 0 -> "argument --limit: must be ..."
 
@@ -9,37 +9,21 @@ the shell argparse prints it with the usage line and exits with status 2. No tra
 """
 from __future__ import annotations
 
-import argparse
-import math
-from collections.abc import Callable
-
 from django.core.management.base import CommandError
 
-MAX_INT = 2**63 - 1  # the largest number a database integer column holds
+from common.flags import (
+    MAX_INT,
+    finite_float,
+    non_negative_float,
+    non_negative_int,
+    number_type,
+    positive_float,
+    positive_int,
+    ranged_float,
+)
 
-
-def number_type(kind: type, what: str, accept: Callable[[float], bool] = lambda value: True) -> Callable:
-    """An argparse type: `kind(text)`, finite and within a database integer, and `accept`ed, or an
-    error saying it "must be {what}"."""
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except (TypeError, ValueError):
-            value = None
-        if value is None or abs(value) > MAX_INT or not math.isfinite(value) or not accept(value):
-            shown = text if len(text) <= 40 else text[:40] + "…"
-            raise argparse.ArgumentTypeError(f"must be {what}, got {shown!r}")
-        return value
-
-    parse.__name__ = what  # argparse names the type in its messages
-    return parse
-
-
-positive_int = number_type(int, "a whole number >= 1", lambda value: value >= 1)
-non_negative_int = number_type(int, "a whole number >= 0", lambda value: value >= 0)
-finite_float = number_type(float, "a finite number")
-positive_float = number_type(float, "a finite number > 0", lambda value: value > 0)
-non_negative_float = number_type(float, "a finite number >= 0", lambda value: value >= 0)
+__all__ = ["MAX_INT", "finite_float", "named", "non_negative_float", "non_negative_int", "number_type",
+           "positive_float", "positive_int", "ranged_float"]
 
 
 def named(rows, name: str, *, flag: str, what: str = "run"):

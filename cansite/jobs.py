@@ -1,5 +1,6 @@
-"""The one driver of every job (a GAN run, a CNN experiment, a seed publication, a generation): how
-it is queued or run here, how it is claimed, run, failed or finished, and how its progress is kept.
+"""The one driver of every job (a GAN run, a CNN experiment, a seed publication, a generation, a
+dataset download): how it is queued or run here, how it is claimed, run, failed or finished, and
+how its progress is kept.
 
     def train_run(*, run_id, job_id="", job=None) -> str:      # <app>/services.py
         return drive(TrainingRun, run_id, job_id, lambda run: train(...), related=("dataset",))
@@ -44,7 +45,8 @@ def drive(model: type[Row], pk: int, job_id: str, work: Callable[[Row], bool], *
     """Claim the row, load it, run `work(row)` (true: finished, false: stopped at a cancel), and record
     how it ended: "done", "cancelled", or failed (the exception is recorded on the row and re-raised).
     Returns "skipped" when another holder has the row. `stopped` exceptions mean a cancel too;
-    `ended` are fields set with the final status."""
+    `ended` are fields set with the final status. Ctrl-C in a command's --now run is recorded as a
+    failure too (an RQ work-horse ignores SIGINT, so a queued job never sees it)."""
     if not model.claim(pk, job_id, also=also):
         return "skipped"
     row = model.objects.select_related(*related).get(pk=pk)
@@ -52,7 +54,7 @@ def drive(model: type[Row], pk: int, job_id: str, work: Callable[[Row], bool], *
         finished = work(row)
     except stopped:
         finished = False
-    except Exception as exc:
+    except (Exception, KeyboardInterrupt) as exc:
         row.fail(exc)
         raise
     status = JobStatus.DONE if finished else JobStatus.CANCELLED
@@ -89,14 +91,16 @@ class JobKind:
 class ProgressWriter:
     """The progress_fn of a job's work: copies `fields` of a report onto the row (at most once per
     `every_s`, and only for reports `records` accepts), the `meta` keys into the RQ job's meta, and
-    keeps the heartbeat on every call, so that long phases without reports still look alive."""
+    keeps the heartbeat on every call, so that long phases without reports still look alive. `also`
+    gets every report too (a command's progress bar): what it shows is what the row shows."""
 
     fields: tuple[str, ...] = ()
     meta: tuple[str, ...] = ()
     every_s = 0.0
 
-    def __init__(self, row: JobRecord, job=None, clock: Callable[[], float] = time.monotonic):
-        self.row, self.job, self.clock, self.last = row, job, clock, float("-inf")
+    def __init__(self, row: JobRecord, job=None, clock: Callable[[], float] = time.monotonic,
+                 also: Callable[[dict], object] | None = None):
+        self.row, self.job, self.clock, self.also, self.last = row, job, clock, also, float("-inf")
 
     def records(self, info: dict) -> bool:
         return True
@@ -106,6 +110,11 @@ class ProgressWriter:
         return {}
 
     def __call__(self, info: dict) -> None:
+        self.write(info)
+        if self.also is not None:
+            self.also(info)
+
+    def write(self, info: dict) -> None:
         if not self.records(info) or self.clock() - self.last < self.every_s:
             self.row.beat()
             return
@@ -120,3 +129,11 @@ class ProgressWriter:
         if self.job is not None:
             self.job.meta["progress"] = {key: info.get(key) for key in self.meta}
             self.job.save_meta()
+
+
+class CountProgress(ProgressWriter):
+    """The progress of work counted in items (a generation's or a publication's images): {"done",
+    "total"} on the row and in the RQ job's meta, so that run pages and the admin read one shape."""
+
+    fields = ("done", "total")
+    meta = ("done", "total")

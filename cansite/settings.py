@@ -7,11 +7,14 @@ static files served by whitenoise from the source folders.
 Production sets DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL and TURING_IP_KEY.
 """
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
+
+from common.files import atomic_write_text
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -37,13 +40,11 @@ def install_secret(name: str) -> str:
     """A random key kept in VAR_DIR/name: made on first use (readable by its owner only), then reused,
     so that sessions and keyed hashes survive a restart of this one install."""
     path = VAR_DIR / name
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(secrets.token_urlsafe(50))
+    if not path.exists():
+        # Whole or not at all (a kill mid-write must not leave an empty key), and only the first of two
+        # processes starting at once writes it: both then read the same key.
+        with contextlib.suppress(FileExistsError):
+            atomic_write_text(path, secrets.token_urlsafe(50), exclusive=True, mode=0o600)
     return path.read_text().strip()
 
 

@@ -34,20 +34,26 @@ FILE_MODE = 0o666  # less the umask, as open() does
 
 
 @contextlib.contextmanager
-def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
-    """A binary file object whose bytes appear at `path` all at once when the block ends without error."""
+def atomic_writer(path: str | Path, *, exclusive: bool = False, mode: int = FILE_MODE) -> Iterator[BinaryIO]:
+    """A binary file object whose bytes appear at `path` all at once when the block ends without error.
+    `exclusive`: only if `path` does not exist yet (FileExistsError otherwise: the first writer wins
+    whole, as O_EXCL would, but never leaves an empty file). `mode`: 0o600 for a secret."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.parent / f"{TMP_PREFIX}{uuid.uuid4().hex}{path.suffix}"
-    fd, named = _open_temp(path.parent, temp)
+    fd, named = _open_temp(path.parent, temp, mode)
     try:
         with os.fdopen(fd, "w+b") as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
             if not named:
-                _give_name(f, temp)
-        os.replace(temp, path)
+                _give_name(f, temp, mode)
+        if exclusive:
+            os.link(temp, path)  # refuses an existing path, unlike a rename
+            temp.unlink()
+        else:
+            os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
@@ -58,17 +64,17 @@ def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
 _CANNOT_LINK: set[int] = set()
 
 
-def _open_temp(folder: Path, temp: Path) -> tuple[int, bool]:
+def _open_temp(folder: Path, temp: Path, mode: int) -> tuple[int, bool]:
     """(fd, whether it already has its name): an unnamed O_TMPFILE where the filesystem allows one."""
     if hasattr(os, "O_TMPFILE") and folder.stat().st_dev not in _CANNOT_LINK:
         try:
-            return os.open(folder, os.O_TMPFILE | os.O_RDWR, FILE_MODE), False
+            return os.open(folder, os.O_TMPFILE | os.O_RDWR, mode), False
         except OSError:
             _CANNOT_LINK.add(folder.stat().st_dev)  # no O_TMPFILE support here
-    return os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE), True
+    return os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode), True
 
 
-def _give_name(f: BinaryIO, temp: Path) -> None:
+def _give_name(f: BinaryIO, temp: Path, mode: int) -> None:
     """Link the complete unnamed file as `temp`; where linking fails, copy it to a named file once."""
     try:
         os.link(f"/proc/self/fd/{f.fileno()}", temp)
@@ -76,7 +82,7 @@ def _give_name(f: BinaryIO, temp: Path) -> None:
     except OSError:
         _CANNOT_LINK.add(os.fstat(f.fileno()).st_dev)  # later writes here go straight to a named file
     f.seek(0)
-    with open(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE), "wb") as named:
+    with open(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as named:
         shutil.copyfileobj(f, named)
         named.flush()
         os.fsync(named.fileno())
@@ -93,14 +99,15 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    with atomic_writer(path) as f:
+def atomic_write_bytes(path: str | Path, data: bytes, **how) -> Path:
+    """`data` at `path`, whole or not at all; `how`: atomic_writer's exclusive and mode."""
+    with atomic_writer(path, **how) as f:
         f.write(data)
     return Path(path)
 
 
-def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
-    return atomic_write_bytes(path, text.encode(encoding))
+def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8", **how) -> Path:
+    return atomic_write_bytes(path, text.encode(encoding), **how)
 
 
 def remove_stale_temp_files(folder: str | Path) -> int:

@@ -29,4 +29,4 @@ class DownloadRunAdmin(JobAdmin):
     list_filter = ["status"]
     list_select_related = ["dataset"]
     raw_id_fields = ["dataset"]
-    readonly_fields = ["options", "summary"]
+    readonly_fields = ["options", "force", "summary"]

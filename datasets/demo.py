@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
+from common.files import atomic_write_bytes, atomic_write_text
+
 from .downloader import DownloadOptions, DownloadSummary, download_images
 from .models import Dataset
 from .services import ImportSummary, import_manifest
@@ -62,9 +64,9 @@ def write_demo_files(folder: Path, count: int, first_seed: int = 0) -> list[tupl
         if not (folder / "images" / name).exists():
             buffer = io.BytesIO()
             picture.save(buffer, "JPEG", quality=90)
-            (folder / "images" / name).write_bytes(buffer.getvalue())
+            atomic_write_bytes(folder / "images" / name, buffer.getvalue())  # never a partial file that exists
         rows.append((name, label, box))
-    (folder / "images" / "oops.html").write_text("<!doctype html><html><body>Not here</body></html>")
+    atomic_write_text(folder / "images" / "oops.html", "<!doctype html><html><body>Not here</body></html>")
     return rows
 
 
@@ -89,7 +91,7 @@ def write_manifest(path: Path, base_url: str, rows: list[tuple[str, str, tuple]]
         lines.append(f"{index:05d} {label} {box[0]} {box[1]} {box[2]} {box[3]} {base_url}/images/{name}")
     lines.append(f"{len(rows):05d} nevus 0.5 0.5 0.5 0.5 {base_url}/images/missing photo.jpg")
     lines.append(f"{len(rows) + 1:05d} melanoma 0.5 0.5 0.5 0.5 {base_url}/images/oops.html")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    atomic_write_text(path, "\n".join(lines) + "\n")
     return path
 
 

@@ -1,11 +1,16 @@
 """The download service: fetch and crop a dataset's pending rows, concurrently and resumably.
 
 Worker threads fetch, decode, crop and write files (datasets.download, no Django); only this
-thread touches the database, recording results in batches. A run is a DownloadRun row with the
-job lifecycle of every job (cansite.status.JobRecord): a second run does not start beside a live
-one, `force` takes a run over, and a run taken over (or cancelled) stops and writes nothing more
-on the lease. Rows left "downloading" by a killed run go back to pending when the next run starts,
-and its temporary files are removed.
+thread touches the database, recording results in batches. A run is a DownloadRun row, a job like
+every other (cansite.jobs.drive: claimed, heartbeat, cancel, retry, progress through its
+ProgressWriter), queued by datasets.jobs.DOWNLOAD or run here:
+
+    row = create_download(dataset=dataset, options=options, force=False)   # DownloadBusy: a live run
+    run_download(download_id=row.pk, job_id=...)                            # in the job, or here
+
+A second run does not start beside a live one, `force` takes a run over, and a run taken over (or
+cancelled) stops and writes nothing more on its row. Rows left "downloading" by a killed run go
+back to pending when the next run starts, and its temporary files are removed.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ import os
 import re
 import threading
 import time
-import uuid
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -26,9 +30,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from cansite.jobs import ProgressWriter, drive
 from cansite.status import JobStatus, this_owner
 from common.files import remove_stale_temp_files
 
@@ -122,47 +126,103 @@ def safe_component(text: str) -> str:
 
 def download_images(*, dataset: Dataset, options: DownloadOptions = DownloadOptions(), dry_run: bool = False,
                     force: bool = False, progress: ProgressFn | None = None, job_id: str = "") -> DownloadSummary:
-    summary = DownloadSummary(dataset=dataset.name, dry_run=dry_run)
+    """Download here, now: a dry run only plans; otherwise a DownloadRun row is made and run at once."""
     if dry_run:
+        summary = DownloadSummary(dataset=dataset.name, dry_run=True)
         plan(dataset, options, summary)
         return summary
-    lease = claim(dataset, options, force=force, job_id=job_id or f"download-{uuid.uuid4()}")
-    try:
-        summary.recovered = dataset.images.filter(status=ImageRecord.Status.DOWNLOADING).update(
-            status=ImageRecord.Status.PENDING)
-        summary.temp_files_removed = remove_stale_temp_files(dataset_dir(dataset))
-        groups = plan(dataset, options, summary)
-        run(dataset, groups, options, summary, progress, lease)
-    except BaseException as exc:  # Ctrl-C too: the lease is never left running for a live-looking owner
-        lease.fail(exc)
-        raise
-    lease.finish(JobStatus.CANCELLED if summary.stopped else JobStatus.DONE, summary=summary_dict(summary))
+    row = create_download(dataset=dataset, options=options, force=force)
+    return run_download(download_id=row.pk, job_id=job_id or f"now-{row.pk}", progress=progress)
+
+
+def create_download(*, dataset: Dataset, options: DownloadOptions = DownloadOptions(),
+                    force: bool = False) -> DownloadRun:
+    """The queued row of a download; refused (DownloadBusy, nothing created) while a live run holds
+    the dataset, unless `force`."""
+    current = dataset.running_download()
+    if current is not None and not (force or current.is_stale()):
+        raise DownloadBusy(busy_message(current))
+    return DownloadRun.objects.create(dataset=dataset, options=asdict(options), force=force)
+
+
+def busy_message(current: DownloadRun) -> str:
+    beat = f"{current.heartbeat:%H:%M:%S}" if current.heartbeat else "none yet"
+    return (f"another download of {current.dataset.name} is running ({current.owner}, last heartbeat {beat}); "
+            "wait for it or pass --force")
+
+
+def run_download(*, download_id: int, job_id: str = "", job=None,
+                 progress: ProgressFn | None = None) -> DownloadSummary:
+    """Run a queued DownloadRun through the one driver (cansite.jobs.drive): the dataset is first taken
+    from a run whose holder is gone (or, for a forced row, from a live one); DownloadBusy when another
+    run keeps it, and the row is then cancelled saying why. A row this job held before its worker died
+    (RQ's retry) is taken back and resumed."""
+    row = DownloadRun.objects.select_related("dataset").get(pk=download_id)
+    summary = DownloadSummary(dataset=row.dataset.name)
+    if row.status == JobStatus.QUEUED:
+        make_room(row)
+
+    def work(lease: DownloadRun) -> bool:
+        writer = DownloadProgress(lease, job)
+
+        def report(current: DownloadSummary) -> None:
+            writer(summary_dict(current))
+            if progress is not None:
+                progress(current)
+
+        fetch(lease.dataset, DownloadOptions(**lease.options), summary, report, lease)
+        DownloadRun.objects.filter(lease.held()).update(summary=summary_dict(summary))
+        return not summary.stopped
+
+    if drive(DownloadRun, download_id, job_id, work, related=("dataset",)) == "skipped":
+        refuse(row, f"another download of {row.dataset.name} started just now")
     return summary
+
+
+def make_room(row: DownloadRun) -> None:
+    """Stop the dataset's running download if its holder is gone or this row forces it (a
+    compare-and-set on the holder it saw); DownloadBusy (and the row refused) when it stays."""
+    current = row.dataset.running_download()
+    if current is None or current.pk == row.pk:
+        return
+    if not (row.force or current.is_stale()):
+        refuse(row, busy_message(current))
+    if not current.stop(f"taken over by {this_owner()}"):
+        refuse(row, f"another download of {row.dataset.name} started just now")
+
+
+def refuse(row: DownloadRun, reason: str) -> None:
+    """Raise DownloadBusy; a row still queued is cancelled first, with the reason as its error (a row
+    another copy of this job holds, or one cancelled meanwhile, is left as it is)."""
+    DownloadRun.objects.filter(pk=row.pk, status=JobStatus.QUEUED).update(
+        status=JobStatus.CANCELLED, error=reason, finished_at=timezone.now())
+    raise DownloadBusy(reason)
+
+
+class DownloadProgress(ProgressWriter):
+    """The run's summary so far on its row and in the RQ job's meta (every 2 s), the heartbeat on
+    every report: the admin reads a running download as it reads every other job."""
+
+    meta = ("rows", "ok", "failed", "stale", "bytes")
+    every_s = 2.0
+
+    def extra(self, info: dict) -> dict:
+        return {"summary": info}
 
 
 def summary_dict(summary: DownloadSummary) -> dict:
     return {**asdict(summary), "failures_by_reason": dict(summary.failures_by_reason)}
 
 
-def claim(dataset: Dataset, options: DownloadOptions, *, force: bool, job_id: str) -> DownloadRun:
-    """A DownloadRun holding the dataset for this run. A live run keeps the dataset unless `force`;
-    a run whose holder is gone (or a forced one) is stopped first, by a compare-and-set on its holder."""
-    current = dataset.running_download()
-    # The same job id: RQ retrying a job whose work-horse died; it takes its own run back.
-    if current is not None and not (force or current.is_stale() or current.job_id == job_id):
-        raise DownloadBusy(f"another download of {dataset.name} is running ({current.owner}, last heartbeat "
-                           f"{current.heartbeat:%H:%M:%S}); wait for it or pass --force")
-    if current is not None and not current.stop(f"taken over by {this_owner()}"):
-        raise DownloadBusy(f"another download of {dataset.name} started just now")
-    try:
-        with transaction.atomic():  # the constraint allows one running row per dataset: two claimers, one wins
-            lease = DownloadRun.objects.create(dataset=dataset, job_id=job_id, options=asdict(options))
-            if not DownloadRun.claim(lease.pk, job_id):
-                raise IntegrityError("claimed by another")
-    except IntegrityError:
-        raise DownloadBusy(f"another download of {dataset.name} started just now") from None
-    lease.refresh_from_db()
-    return lease
+def fetch(dataset: Dataset, options: DownloadOptions, summary: DownloadSummary, report: ProgressFn,
+          lease: DownloadRun) -> None:
+    """The work of a claimed run: rows a killed run left "downloading" back to pending, its temporary
+    files removed, then every row to fetch."""
+    summary.recovered = dataset.images.filter(status=ImageRecord.Status.DOWNLOADING).update(
+        status=ImageRecord.Status.PENDING)
+    summary.temp_files_removed = remove_stale_temp_files(dataset_dir(dataset))
+    groups = plan(dataset, options, summary)
+    run(dataset, groups, options, summary, report, lease)
 
 
 def plan(dataset: Dataset, options: DownloadOptions, summary: DownloadSummary) -> list[tuple[str, list[Target]]]:
@@ -196,11 +256,11 @@ def host_of(url: str) -> str:
 
 
 def run(dataset: Dataset, groups: list, options: DownloadOptions, summary: DownloadSummary,
-        progress: ProgressFn | None, lease: DownloadRun) -> None:
+        report: ProgressFn, lease: DownloadRun) -> None:
     started = time.monotonic()
     limit_malloc_arenas()
     fetcher = Fetcher(options.fetch_settings(), pool_size=max(64, options.workers))
-    recorder = Recorder(dataset, summary, progress, lease)
+    recorder = Recorder(summary, report)
     stop = lease.cancel_flag()
     pending: dict[Future, tuple[str, list[Target]]] = {}
     window = max(2 * options.workers, 8)
@@ -275,11 +335,10 @@ def outcomes_of(future: Future, targets: list[Target]) -> list[Outcome]:
 
 
 class Recorder:
-    """Writes outcomes to the database in batches and keeps the dataset's heartbeat fresh."""
+    """Writes outcomes to the database in batches and reports after each (the report keeps the heartbeat)."""
 
-    def __init__(self, dataset: Dataset, summary: DownloadSummary, progress: ProgressFn | None,
-                 lease: DownloadRun):
-        self.dataset, self.summary, self.progress, self.lease = dataset, summary, progress, lease
+    def __init__(self, summary: DownloadSummary, report: ProgressFn):
+        self.summary, self.report = summary, report
         self.buffer: list[dict] = []
         self.last_flush = time.monotonic()
 
@@ -303,7 +362,6 @@ class Recorder:
         now = time.monotonic()
         if len(self.buffer) >= FLUSH_ROWS or now - self.last_flush >= FLUSH_EVERY_S:
             self.flush(elapsed)
-        self.lease.beat()  # at most once per BEAT_EVERY_S, and only while this run holds the lease
 
     def flush(self, elapsed: float) -> None:
         if self.buffer:
@@ -313,10 +371,7 @@ class Recorder:
             self.buffer = []
         self.last_flush = time.monotonic()
         self.summary.elapsed_s = elapsed
-        if self.progress:
-            self.progress(self.summary)
-
-
+        self.report(self.summary)
 
     def drop_stale(self, results: list[dict]) -> None:
         """Results the compare-and-set refused (their row changed meanwhile): not counted, their

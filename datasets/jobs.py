@@ -1,20 +1,28 @@
-"""Queue jobs of the datasets app: they take ids and may run twice."""
+"""Queue jobs of the datasets app: they take ids and may run twice.
+
+    row = downloader.create_download(dataset=dataset, options=options)
+    DOWNLOAD.submit(row, now=False, here=...)      # the default queue, with the retry of every job
+"""
 from __future__ import annotations
 
 from rq import get_current_job
 
-from .downloader import DownloadBusy, DownloadOptions, download_images, summary_dict
-from .models import Dataset
+from cansite.jobs import JobKind
+
+from .downloader import DownloadBusy, run_download, summary_dict
+
+DOWNLOAD_TIMEOUT_S = 7 * 24 * 3600  # LESION130k on a slow network; RQ's default of 180 s would kill it
 
 
-def download_dataset(dataset_id: int, options: dict | None = None) -> dict:
-    """Download a dataset's pending rows. A second copy of the job finds the first one's
-    heartbeat and stops; a copy run after a crash resumes where the crashed one stopped."""
-    dataset = Dataset.objects.get(id=dataset_id)
+def download_dataset(download_id: int) -> dict:
+    """Run a queued DownloadRun. A second copy of the job finds the row held and stops; RQ's retry
+    after a crash takes the row back and resumes where the crashed one stopped."""
     job = get_current_job()
     try:
-        summary = download_images(dataset=dataset, options=DownloadOptions(**(options or {})),
-                                  job_id=job.id if job else "")
+        summary = run_download(download_id=download_id, job_id=job.id if job else "", job=job)
     except DownloadBusy as exc:
-        return {"dataset": dataset.name, "skipped": str(exc)}
+        return {"download": download_id, "skipped": str(exc)}
     return summary_dict(summary)
+
+
+DOWNLOAD = JobKind(download_dataset, queue="default", timeout_s=DOWNLOAD_TIMEOUT_S)

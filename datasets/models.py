@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import Count, Q
 
 from cansite.status import JobRecord, JobStatus
@@ -65,13 +65,14 @@ class Dataset(models.Model):
 
 
 class DownloadRun(JobRecord):
-    """One run of the downloader on a dataset, with the job lifecycle of every job (cansite.status):
-    its holder, heartbeat and cancel flag. At most one runs per dataset (a database constraint);
-    a second run is refused while the first is alive, or takes it over with --force."""
+    """One run of the downloader on a dataset, a job like every other (cansite.jobs.drive): its holder,
+    heartbeat and cancel flag. At most one runs per dataset (a database constraint); a second run is
+    refused while the first is alive, or takes it over when it was asked with --force."""
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="downloads")
     options = models.JSONField(default=dict, blank=True, help_text="The DownloadOptions of the run.")
-    summary = models.JSONField(default=dict, blank=True, help_text="What the run fetched, when it ended.")
+    force = models.BooleanField(default=False, help_text="Take over a live run of the dataset when this one starts.")
+    summary = models.JSONField(default=dict, blank=True, help_text="What the run fetched so far, and when it ended.")
 
     class Meta:
         ordering = ["-created_at"]
@@ -80,6 +81,16 @@ class DownloadRun(JobRecord):
 
     def __str__(self) -> str:
         return f"download {self.pk} of {self.dataset}"
+
+    @classmethod
+    def claim(cls, pk: int, job_id: str, *, also: Q | None = None) -> bool:
+        """JobRecord.claim, false too when another run of the dataset holds it: the constraint refuses
+        the second running row (in a savepoint, so that the caller's transaction stays usable)."""
+        try:
+            with transaction.atomic():
+                return super().claim(pk, job_id, also=also)
+        except IntegrityError:
+            return False
 
 
 class ImageRecordQuerySet(models.QuerySet):

@@ -8,10 +8,10 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from cansite.queues import enqueue
 from cansite.web import int_param, text_param
 
 from . import jobs, selectors
+from .downloader import DownloadBusy, create_download
 from .galleries import images_shown
 from .models import Dataset, ImageRecord
 from .thumbnails import thumbnail_path
@@ -58,6 +58,15 @@ def image_thumbnail(request, name: str, image_id: int):
 @require_POST
 def start_download(request, name: str):
     dataset = get_object_or_404(Dataset, name=name, kind=Dataset.Kind.MANIFEST)
-    job_id = enqueue(jobs.download_dataset, dataset.id, queue="default", job_timeout=7 * 24 * 3600)
-    messages.info(request, f"Download of {dataset.name} queued (job {job_id}).")
+    try:
+        row = create_download(dataset=dataset)
+    except DownloadBusy as exc:
+        messages.warning(request, str(exc))
+        return redirect("datasets:detail", name=dataset.name)
+    # A row like every job's: retried if its worker dies, cancelled from the admin. Without Redis it runs here.
+    ran: dict = {}
+    job_id = jobs.DOWNLOAD.submit(row, now=False, here=lambda: ran.update(jobs.download_dataset(row.pk)))
+    done = (f"queued (job {job_id})" if job_id else f"skipped: {ran['skipped']}" if "skipped" in ran
+            else f"done: {ran['ok']} ok, {ran['failed']} failed")
+    messages.info(request, f"Download {row.pk} of {dataset.name} {done}.")
     return redirect("datasets:detail", name=dataset.name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from cansite.jobs import JobCancelled, ProgressWriter, drive
+from cansite.jobs import CountProgress, JobCancelled, drive
 
 from .models import Generation, TrainingRun
 from .outputs import check_output_folder, class_choice, generate_samples, parse_seeds
@@ -29,20 +29,15 @@ def create_generation(*, run: TrainingRun, seeds: str, out_dir: str | Path, psi:
                                      dataset_name=name, batch=batch, class_value=class_value or "", total=count)
 
 
-class GenerationProgress(ProgressWriter):
+class GenerationProgress(CountProgress):
     """Images done on the row after each batch; a cancel stops the sampling between batches."""
 
-    fields = ("done", "total")
-    meta = ("done", "total")
-
-    def __init__(self, row: Generation, job=None, also: Callable[[dict], None] | None = None):
-        super().__init__(row, job)
-        self.also, self.abort = also, row.cancel_flag()
+    def __init__(self, row: Generation, job=None, also: Callable[[dict], object] | None = None):
+        super().__init__(row, job, also=also)
+        self.abort = row.cancel_flag()
 
     def __call__(self, info: dict) -> None:
         super().__call__(info)
-        if self.also is not None:
-            self.also(info)
         if self.abort():
             raise JobCancelled(f"generation {self.row.pk} cancelled")
 

@@ -86,13 +86,16 @@ def check_processes(config: dict, processes: int | None) -> None:
 
 
 def training_processes(run: TrainingRun, device=None) -> int:
-    """The run's --processes, else one process per GPU of this host (as many as split the batch), else 1."""
+    """The run's --processes, else one process per GPU of this host (as many as split the batch), else 1.
+    Every GPU only for a device that names none of them: "auto" (or None) and "cuda", by common.devices."""
     import torch
 
+    from common.devices import resolve_device
     from generator.gan.config import ConfigError
 
     asked = run.config.get("processes")
-    gpus = torch.cuda.device_count() if device in (None, "cuda") and torch.cuda.is_available() else 0
+    chosen = resolve_device(device)
+    gpus = torch.cuda.device_count() if chosen.type == "cuda" and chosen.index is None else 0
     if asked:
         if gpus and asked > gpus:
             raise RunError(f"--processes: {asked} processes, one per GPU, but this host has {gpus} GPUs")

@@ -18,7 +18,7 @@ def publish_seeds(publication_id: int) -> str:
     from . import services
 
     job = get_current_job()
-    return services.publish(publication_id=publication_id, job_id=job.id if job else "")
+    return services.publish(publication_id=publication_id, job_id=job.id if job else "", job=job)
 
 
 PUBLISH = JobKind(publish_seeds, timeout_s=PUBLISH_TIMEOUT_S)

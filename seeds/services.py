@@ -15,7 +15,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from cansite.jobs import drive
+from cansite.jobs import CountProgress, drive
 from common.files import atomic_write_bytes, sha256_of
 from common.seeds import MAX_SEEDS, SeedError
 from common.seeds import parse_seed_range as common_seed_range
@@ -143,16 +143,17 @@ def refuse_turing_seeds(run: TrainingRun, lo: int, hi: int) -> None:
                            "do not use")
 
 
-def publish(*, publication_id: int, job_id: str = "", device=None,
-            progress: Callable[[int, int], None] | None = None) -> str:
-    """Render a claimed publication; returns its final status ("skipped" when another holds it)."""
+def publish(*, publication_id: int, job_id: str = "", job=None, device=None,
+            progress: Callable[[dict], None] | None = None) -> str:
+    """Render a claimed publication; returns its final status ("skipped" when another holds it).
+    `progress` gets what the row gets: {"done": images so far, "total": images}."""
 
     def work(pub: Publication) -> bool:
         if not Path(pub.checkpoint).is_file():
             raise PublishError(f"checkpoint {Path(pub.checkpoint).name} of run {pub.run.name} is gone")
         pub.checkpoint_sha256 = sha256_of(pub.checkpoint, pub.beat)
-        Publication.objects.filter(pk=pub.pk).update(checkpoint_sha256=pub.checkpoint_sha256)
-        return Publisher(pub, device, progress).run()
+        Publication.objects.filter(pub.held()).update(checkpoint_sha256=pub.checkpoint_sha256)
+        return Publisher(pub, device, CountProgress(pub, job, also=progress)).run()
 
     return drive(Publication, publication_id, job_id, work, related=("run",))
 
@@ -160,8 +161,9 @@ def publish(*, publication_id: int, job_id: str = "", device=None,
 class Publisher:
     """Walks a publication's images in order, rendering only the missing ones, batch by batch."""
 
-    def __init__(self, pub: Publication, device=None, progress=None):
-        self.pub, self.device, self.progress = pub, device, progress
+    def __init__(self, pub: Publication, device=None, progress: Callable[[dict], None] | None = None):
+        self.pub, self.device = pub, device
+        self.progress = progress or CountProgress(pub)
         self.abort = pub.cancel_flag()
         self.renderer = None  # loaded on the first missing image: a complete re-publish needs no model
         self.done = 0
@@ -169,7 +171,7 @@ class Publisher:
         self.total = seeds * (1 + len(pub.extra_psi)) + len(pub.morph_pairs) * pub.morph_frames
 
     def run(self) -> bool:
-        Publication.objects.filter(pk=self.pub.pk).update(total=self.total, done=0)
+        self.progress({"done": 0, "total": self.total})
         seeds = list(range(self.pub.seed_lo, self.pub.seed_hi + 1))
         for psi in [self.pub.psi, *self.pub.extra_psi]:
             for start in range(0, len(seeds), BATCH):
@@ -213,7 +215,4 @@ class Publisher:
 
     def advance(self, count: int) -> None:
         self.done += count
-        Publication.objects.filter(pk=self.pub.pk).update(done=self.done)
-        self.pub.beat()
-        if self.progress is not None:
-            self.progress(self.done, self.total)
+        self.progress({"done": self.done, "total": self.total})

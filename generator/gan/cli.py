@@ -23,35 +23,43 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .config import CONFIGS, ConfigError, GANConfig, TrainConfig, config_dict, field_names
+from common.devices import device_flag
+from common.flags import (
+    OneLineParser,
+    finite_float,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    ranged_float,
+    seed_number,
+)
+
+from .config import CONFIGS, MIXED_PRECISION_CHOICES, ConfigError, GANConfig, TrainConfig, config_dict, field_names
 from .networks import NOISE_MODES
 from .recipe import resolve
 
 PROG = "python -m generator.gan.cli"
 
-# (flag, field, type, help); default None means "keep the named config's value".
+# (flag, field, type, help); default None means "keep the named config's value". The types are the
+# shared checked ones (common.flags): a bad number is a one-line usage error naming the flag, before
+# any data is read; what a type cannot say (a power-of-two resolution) the config's validate() says.
 OVERRIDES = [
-    ("--kimg", "kimg", float, "train until this many thousand real images were shown (fractions allowed)"),
-    ("--batch", "batch", int, "global batch size, split across processes"),
-    ("--gamma", "gamma", float, "R1 regularisation weight"),
-    ("--glr", "glr", float, "generator learning rate"),
-    ("--dlr", "dlr", float, "discriminator learning rate"),
-    ("--freeze-d", "freeze_d", int, "freeze the first N discriminator layers (fine-tuning)"),
-    ("--seed", "seed", int, "random seed"),
-    ("--ada-target", "ada_target", float, "ADA target for E[sign(D(real))]"),
-    ("--augment-p", "augment_p", float, "initial augmentation probability"),
-    ("--checkpoint-every", "checkpoint_every_kimg", float, "write a checkpoint every N kimg"),
-    ("--workers", "num_workers", int, "data loading processes per training process"),
-    ("--mixed-precision", "mixed_precision", str, "auto (bf16 on CUDA), on or off"),
-    ("--resolution", "resolution", int, "image side in pixels"),
-    ("--num-classes", "num_classes", int, "classes for a conditional model (0 = unconditional)"),
+    ("--kimg", "kimg", positive_float, "train until this many thousand real images were shown (fractions allowed)"),
+    ("--batch", "batch", positive_int, "global batch size, split across processes"),
+    ("--gamma", "gamma", non_negative_float, "R1 regularisation weight"),
+    ("--glr", "glr", positive_float, "generator learning rate"),
+    ("--dlr", "dlr", positive_float, "discriminator learning rate"),
+    ("--freeze-d", "freeze_d", non_negative_int, "freeze the first N discriminator layers (fine-tuning)"),
+    ("--seed", "seed", seed_number, "random seed"),
+    ("--ada-target", "ada_target", ranged_float(0.0, 1.0), "ADA target for E[sign(D(real))]"),
+    ("--augment-p", "augment_p", ranged_float(0.0, 1.0), "initial augmentation probability"),
+    ("--checkpoint-every", "checkpoint_every_kimg", positive_float, "write a checkpoint every N kimg"),
+    ("--workers", "num_workers", non_negative_int, "data loading processes per training process"),
+    ("--resolution", "resolution", positive_int, "image side in pixels, a power of two >= 8"),
+    ("--num-classes", "num_classes", non_negative_int, "classes for a conditional model (0 = unconditional)"),
 ]
-
-
-def _positive_int(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
-    return int(text)
+DEVICE_HELP = "auto, cpu, cuda or cuda:N (default: cuda when available)"
 
 
 # ---- train ----------------------------------------------------------------------------------------
@@ -62,10 +70,10 @@ def _train_parser(sub) -> None:
     paths.add_argument("--data", default=None, help="folder of images, DATA/<label>/*.png|jpg "
                        "(default with --continue: the run's own)")
     paths.add_argument("--out", default=None, help="run folder for checkpoints, grids and config.json")
-    paths.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
-    paths.add_argument("--threads", type=_positive_int, default=None,
+    paths.add_argument("--device", default=None, type=device_flag, help=DEVICE_HELP)
+    paths.add_argument("--threads", type=positive_int, default=None,
                        help="torch CPU threads (default: torch's choice; 1 is often faster on a busy CPU)")
-    paths.add_argument("--processes", type=_positive_int, default=1,
+    paths.add_argument("--processes", type=positive_int, default=1,
                        help="training processes on this host, one per GPU (gloo on the CPU) (default: 1)")
     start = p.add_argument_group("starting point").add_mutually_exclusive_group()
     start.add_argument("--resume", metavar="CKPT|RUN_DIR", default=None,
@@ -77,6 +85,8 @@ def _train_parser(sub) -> None:
                      help="named config (default: tiny, or the continued run's)")
     for flag, name, kind, text in OVERRIDES:
         cfg.add_argument(flag, dest=name, type=kind, default=None, help=f"{text} (default: from --config)")
+    cfg.add_argument("--mixed-precision", dest="mixed_precision", default=None, choices=MIXED_PRECISION_CHOICES,
+                     help="auto (bf16 on CUDA), on or off (default: from --config)")
     cfg.add_argument("--mirror", dest="mirror", action=argparse.BooleanOptionalAction, default=None,
                      help="add x-flipped copies of the data (default: from --config)")
     p.add_argument("--dry-run", action="store_true",
@@ -95,7 +105,7 @@ class TrainPlan:
 
 
 def _overrides(args) -> dict:
-    names = [name for _, name, _, _ in OVERRIDES] + ["mirror"]
+    names = [name for _, name, _, _ in OVERRIDES] + ["mixed_precision", "mirror"]
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
@@ -175,18 +185,26 @@ def run_train(args) -> dict:
 
 # ---- sample, project, morph ---------------------------------------------------------------------
 
+def _render_flags(p, *, psi: str | None) -> None:
+    """What the rendering commands share: --psi and --noise-mode (unless `psi` is None), --class-idx, --device."""
+    if psi is not None:
+        p.add_argument("--psi", type=finite_float, default=1.0, help=f"{psi} (default: %(default)s)")
+        p.add_argument("--noise-mode", default="const", choices=NOISE_MODES,
+                       help="noise inputs (default: %(default)s)")
+    p.add_argument("--class-idx", type=non_negative_int, default=None,
+                   help="class for conditional models (default: none)")
+    p.add_argument("--device", default=None, type=device_flag, help=DEVICE_HELP)
+
+
 def _sample_parser(sub) -> None:
     p = sub.add_parser("sample", help="write seedNNNN.png images from a checkpoint")
     p.add_argument("checkpoint", help="a checkpoint .pt written by train (or imported)")
     p.add_argument("--seeds", default="0-15", help="seeds, e.g. '0-2500' or '1,5,9' (default: %(default)s)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--psi", type=float, default=1.0, help="truncation psi (default: %(default)s)")
-    p.add_argument("--noise-mode", default="const", choices=NOISE_MODES, help="noise inputs (default: %(default)s)")
-    p.add_argument("--class-idx", type=int, default=None, help="class for conditional models (default: none)")
-    p.add_argument("--batch-size", type=_positive_int, default=16,
+    p.add_argument("--batch-size", type=positive_int, default=16,
                    help="images between progress reports; each image is still rendered alone, so this never "
                         "changes a byte (default: %(default)s)")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    _render_flags(p, psi="truncation psi")
 
 
 def run_sample(args) -> list:
@@ -205,9 +223,8 @@ def _project_parser(sub) -> None:
     p.add_argument("checkpoint", help="a checkpoint .pt with a discriminator (written by train)")
     p.add_argument("--target", required=True, help="image to reproduce (squared and resized to fit)")
     p.add_argument("--out", required=True, help="output folder: projected_w.npz, projected.png, target.png")
-    p.add_argument("--steps", type=_positive_int, default=1000, help="optimisation steps (default: %(default)s)")
-    p.add_argument("--class-idx", type=int, default=None, help="class for conditional models (default: none)")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--steps", type=positive_int, default=1000, help="optimisation steps (default: %(default)s)")
+    _render_flags(p, psi=None)
 
 
 def run_project(args) -> dict:
@@ -226,11 +243,8 @@ def _morph_parser(sub) -> None:
     p.add_argument("--source", required=True, help="a seed (e.g. 42) or a projected_w.npz")
     p.add_argument("--target", required=True, help="a seed or a projected_w.npz")
     p.add_argument("--out", required=True, help="output folder: frameNNNN.png and morph.gif")
-    p.add_argument("--frames", type=_positive_int, default=30, help="frames, both ends included (default: %(default)s)")
-    p.add_argument("--psi", type=float, default=1.0, help="truncation psi for seeds (default: %(default)s)")
-    p.add_argument("--noise-mode", default="const", choices=NOISE_MODES, help="noise inputs (default: %(default)s)")
-    p.add_argument("--class-idx", type=int, default=None, help="class for conditional models (default: none)")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--frames", type=positive_int, default=30, help="frames, both ends included (default: %(default)s)")
+    _render_flags(p, psi="truncation psi for seeds")
 
 
 def run_morph(args) -> dict:
@@ -247,7 +261,7 @@ COMMANDS = {"train": (_train_parser, run_train), "sample": (_sample_parser, run_
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog=PROG, description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for add_parser, _ in COMMANDS.values():
         add_parser(sub)

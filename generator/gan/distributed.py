@@ -35,6 +35,7 @@ import torch
 import torch.distributed as dist
 
 from common.devices import resolve_device
+from common.seeds import SEED_LIMIT
 
 from .config import ConfigError
 
@@ -102,7 +103,7 @@ def teardown(env: Env) -> None:
 def seed_process(seed: int, env: Env) -> None:
     """The same random stream in every process: per-sample draws are made for the global batch."""
     torch.manual_seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % SEED_LIMIT)  # numpy takes no more
     random.seed(seed)
 
 

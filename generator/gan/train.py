@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common.files import atomic_write_text
+
 from . import distributed as ddp
 from .augment import AdaController, AugmentPipe
 from .checkpoint import (
@@ -373,7 +375,7 @@ def write_run_config(run: Run, data_dir, resume_from, init_from) -> None:
             "labels": run.labels, "resume_from": resume_from and str(resume_from),
             "init_from": init_from and str(init_from), "world_size": run.env.world_size,
             "device": str(run.env.device), "mixed_precision": run.env.amp}
-    (run.out_dir / "config.json").write_text(json.dumps(info, indent=2))
+    atomic_write_text(run.out_dir / "config.json", json.dumps(info, indent=2))  # --continue reads it back
 
 
 def train(train_cfg: TrainConfig, gan_cfg: GANConfig, data_dir, out_dir, *, resume_from=None, init_from=None,

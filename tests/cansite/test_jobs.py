@@ -228,3 +228,19 @@ def test_every_job_admin_offers_cancel_and_shows_the_jobs_own_fields_read_only(r
         assert readonly >= {"job_id", "owner", "error", "error_detail", "heartbeat", "started_at", "finished_at"}, \
             model.__name__
         assert "cancel" in model_admin.get_actions(request), model.__name__
+
+
+def test_ctrl_c_in_a_job_run_here_is_recorded_as_its_failure(dataset):
+    """A `--now` run stopped with Ctrl-C does not leave its row running for a holder that is leaving."""
+    from cansite.jobs import drive
+
+    run = make_run(dataset)
+
+    def interrupted(row):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        drive(TrainingRun, run.id, "now-1", interrupted)
+    run.refresh_from_db()
+    assert (run.status, run.error) == ("failed", "KeyboardInterrupt") and run.finished_at is not None
+

@@ -40,3 +40,12 @@ def test_the_web_process_and_the_worker_parent_never_import_torch():
             "rqworker; print('torch' in sys.modules)")
     result = manage("shell", "-v", "0", "-c", code)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_the_local_sites_key_is_made_once_whole_and_private(tmp_path, monkeypatch):
+    from cansite import settings as module
+
+    monkeypatch.setattr(module, "VAR_DIR", tmp_path / "var")
+    first = module.install_secret("secret-key")
+    assert len(first) >= 50 and module.install_secret("secret-key") == first, "kept across restarts"
+    assert (tmp_path / "var" / "secret-key").stat().st_mode & 0o777 == 0o600

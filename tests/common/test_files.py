@@ -109,3 +109,51 @@ def test_the_hasher_streams_in_chunks_and_gives_the_size(tmp_path, monkeypatch):
     assert len(beats) == -(-768 // 7)
     (tmp_path / "f").write_bytes(data)
     assert sha256_of(tmp_path / "f") == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("unnamed", [True, False])
+def test_an_exclusive_write_never_replaces_a_file_and_keeps_a_secrets_mode(tmp_path, monkeypatch, unnamed):
+    if not unnamed:
+        monkeypatch.delattr(os, "O_TMPFILE", raising=False)
+    key = tmp_path / "secret-key"
+    atomic_write_text(key, "first", exclusive=True, mode=0o600)
+    with pytest.raises(FileExistsError):
+        atomic_write_text(key, "second", exclusive=True, mode=0o600)
+    assert key.read_text() == "first" and key.stat().st_mode & 0o777 == 0o600 and leftovers(tmp_path) == []
+
+
+# Plain writers that are not a file's content: a lock file, opened only to hold a flock on it.
+NOT_CONTENT = {("seeds/exportfs.py", "open")}
+SOURCES = ("cansite", "common", "datasets", "generator", "seeds", "classifier", "turing", "home")
+
+
+def plain_writes(path) -> list[tuple[str, int]]:
+    """Calls in a module that write a file other than through common.files: .write_text(), .write_bytes(),
+    open()/os.fdopen() with a writing mode, and bare os.open() with O_CREAT."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        modes = [a.value for a in [*node.args[1:2], *(k.value for k in node.keywords if k.arg == "mode")]
+                 if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        creates = name == "open" and "O_CREAT" in ast.dump(node)
+        if name in ("write_text", "write_bytes") or (name in ("open", "fdopen") and any(
+                set(m) & set("wax+") for m in modes)) or creates:
+            found.append((name, node.lineno))
+    return found
+
+
+def test_app_code_and_the_pure_packages_write_files_only_through_common_files():
+    """One atomic writer: a file is whole or absent, whoever wrote it (tests and bench/ may write plainly)."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    offenders = [f"{py.relative_to(repo)}:{line} {name}()" for package in SOURCES
+                 for py in sorted((repo / package).rglob("*.py"))
+                 if py.relative_to(repo).as_posix() != "common/files.py" and "migrations" not in py.parts
+                 for name, line in plain_writes(py)
+                 if (py.relative_to(repo).as_posix(), name) not in NOT_CONTENT]
+    assert offenders == []

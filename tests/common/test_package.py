@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-MODULES = ("common", "common.devices", "common.files", "common.images", "common.labels", "common.seeds")
+MODULES = ("common", "common.devices", "common.files", "common.flags", "common.images", "common.labels",
+           "common.seeds")
 
 
 def test_importing_the_shared_library_loads_no_django_redis_or_torch():

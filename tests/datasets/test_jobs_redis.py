@@ -2,6 +2,7 @@
 import pytest
 
 from datasets import jobs
+from datasets.downloader import DownloadOptions, create_download
 from datasets.models import Dataset, ImageRecord
 from tests.conftest import real_queue, run_burst_worker
 from tests.datasets import webserver as w
@@ -16,7 +17,8 @@ def test_a_download_job_runs_on_a_real_worker(redis_url, media_root):
         make_row(dataset, "1", server.add("/1.jpg", w.jpeg_bytes(w.make_photo())))
         make_row(dataset, "2", server.url("/missing.jpg"))
         queue = real_queue("default", redis_url)
-        job = queue.enqueue(jobs.download_dataset, dataset.id, {"allow_private": True, "timeout": 5, "retries": 0})
+        row = create_download(dataset=dataset, options=DownloadOptions(allow_private=True, timeout=5, retries=0))
+        job = queue.enqueue(jobs.download_dataset, row.id)
         run_burst_worker("default", media_root, redis_url)
         job.refresh()
         assert job.is_finished, (job.get_status(), job.latest_result())

@@ -62,3 +62,33 @@ def test_config_and_noise_mode_choices_come_from_the_package():
     sub = cli.build_parser()._subparsers._group_actions[0].choices
     choices = {a.dest: a.choices for name in ("train", "sample", "morph") for a in sub[name]._actions if a.choices}
     assert list(choices["config"]) == sorted(CONFIGS) and list(choices["noise_mode"]) == list(NOISE_MODES)
+
+
+@pytest.mark.parametrize(("command", "flags", "message"), [
+    ("train", ["--device", "tpu"], "argument --device: device 'tpu': not a device"),
+    ("train", ["--device", "cuda:99"], "argument --device: device 'cuda:99': "),
+    ("train", ["--kimg", "0"], "argument --kimg: must be a finite number > 0, got '0'"),
+    ("train", ["--kimg", "nan"], "argument --kimg: must be a finite number > 0, got 'nan'"),
+    ("train", ["--batch", "٣"], "argument --batch: must be a whole number >= 1, got '٣'"),
+    ("train", ["--gamma", "-1"], "argument --gamma: must be a finite number >= 0"),
+    ("train", ["--augment-p", "1.5"], "argument --augment-p: must be a number from 0 to 1"),
+    ("train", ["--seed", str(2**32)], "argument --seed: must be a whole number from 0 to 4294967295"),
+    ("train", ["--freeze-d", "1.5"], "argument --freeze-d: must be a whole number >= 0"),
+    ("train", ["--mixed-precision", "maybe"], "argument --mixed-precision: invalid choice: 'maybe'"),
+    ("sample", ["CKPT", "--psi", "inf"], "argument --psi: must be a finite number, got 'inf'"),
+    ("sample", ["CKPT", "--class-idx", "-1"], "argument --class-idx: must be a whole number >= 0"),
+    ("sample", ["CKPT", "--device", "tpu"], "argument --device: device 'tpu': not a device"),
+    ("project", ["CKPT", "--target", "t.png", "--class-idx", "x"], "argument --class-idx: must be a whole number"),
+    ("morph", ["CKPT", "--source", "1", "--target", "2", "--psi", "x"], "argument --psi: must be a finite number"),
+])
+def test_bad_numbers_and_devices_are_refused_while_parsing_naming_the_flag(tmp_path, capsys, command, flags, message):
+    """Refused by the parser, before any data is read or folder made (--data names a folder that is not there)."""
+    where = {"train": ["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run")]}.get(
+        command, ["--out", str(tmp_path / "run")])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([command, *flags, *where])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and len(err) == 1, "one line, no usage block"
+    assert message in err[0] and err[0].startswith(f"{cli.PROG} {command}: error: ")
+    assert not (tmp_path / "run").exists()
+

@@ -136,7 +136,8 @@ def test_the_command_line_refuses_a_bad_value_with_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--batch", "0", "--dry-run"])
     assert exit_.value.code == 2
-    assert capsys.readouterr().err == "python -m generator.gan.cli train: error: batch: must be >= 1, got 0\n"
+    assert capsys.readouterr().err == ("python -m generator.gan.cli train: error: argument --batch: must be a whole "
+                                       "number >= 1, got '0'\n")
 
 
 def test_a_conditional_model_takes_its_classes_from_the_folder_names(tmp_path):

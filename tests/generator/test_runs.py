@@ -239,3 +239,14 @@ def test_a_run_whose_work_horse_is_killed_is_retried_and_resumes(dataset, redis_
     resumed_from = json.loads((run.out_dir / "config.json").read_text())["resume_from"]
     assert resumed_from and "checkpoint-" in resumed_from, "the retried job resumed from a checkpoint"
     assert job.id == run.job_id
+
+
+@pytest.mark.parametrize(("device", "processes"), [(None, 2), ("auto", 2), ("cuda", 2), ("cuda:1", 1), ("cpu", 1)])
+def test_a_run_uses_every_gpu_only_for_a_device_that_names_none(dataset, monkeypatch, device, processes):
+    """"auto" is common.devices' name for the default, as None is: both mean every GPU of the host."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    run = services.create_run(name="gpus", dataset=dataset, config_name="tiny", overrides={"kimg": KIMG})
+    assert services.training_processes(run, device) == processes

@@ -154,3 +154,29 @@ def test_a_publication_job_runs_on_a_real_rq_worker(redis_url, media_root):
     pub.refresh_from_db()
     assert pub.status == "done" and pub.done == 3 and pub.job_id == job.id
     assert (keys.root() / keys.image_path(pub.checkpoint_sha256, 1.0, "const", "seed0002.webp")).is_file()
+
+
+def test_a_publication_reports_done_of_total_on_its_row_its_job_and_its_caller_in_one_shape(media_root):
+    class Job:
+        id, meta = "job-1", {}
+
+        def save_meta(self):
+            pass
+
+    run, heard, job = make_run("mel", media_root), [], Job()
+    pub = services.create_publication(run=run, seeds="0-9")
+    assert services.publish(publication_id=pub.id, job_id=job.id, job=job, progress=heard.append) == "done"
+    pub.refresh_from_db()
+    assert heard[0] == {"done": 0, "total": 10} and heard[-1] == {"done": 10, "total": 10}
+    assert job.meta["progress"] == {"done": 10, "total": 10} and (pub.done, pub.total) == (10, 10)
+
+
+def test_a_publisher_whose_row_was_taken_over_writes_no_progress_on_it(media_root):
+    run = make_run("mel", media_root)
+    pub = services.create_publication(run=run, seeds="0-3")
+    assert Publication.claim(pub.id, "job-a")
+    old = Publication.objects.get(id=pub.id)
+    publisher = services.Publisher(old)
+    Publication.objects.filter(id=pub.id).update(owner="elsewhere:2", job_id="job-b", done=0)
+    publisher.advance(4)
+    assert Publication.objects.get(id=pub.id).done == 0, "the new holder's count is its own"

@@ -1,4 +1,7 @@
-"""python manage.py download_images --dataset NAME [--workers N] [--per-host N] [--timeout S] ..."""
+"""python manage.py download_images --dataset NAME [--workers N] [--per-host N] [--timeout S] ... [--now]
+
+A job like every other (datasets.jobs.DOWNLOAD on the default queue), or run here with --now or
+without Redis; --dry-run always runs here and creates nothing."""
 import json
 import math
 
@@ -6,7 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from cansite.cli import non_negative_int, positive_float, positive_int
-from datasets.downloader import DownloadBusy, DownloadOptions, download_images
+from datasets import jobs
+from datasets.downloader import DownloadBusy, DownloadOptions, create_download, download_images, run_download
 from datasets.models import Dataset
 
 DEFAULTS = DownloadOptions()
@@ -40,6 +44,8 @@ class Command(BaseCommand):
         which.add_argument("--force", action="store_true",
                            help="Take over from another run even if its heartbeat is fresh (it stops at once; "
                                 "only if it is stuck).")
+        parser.add_argument("--now", action="store_true",
+                            help="Download in this process instead of queueing (the default without Redis).")
         parser.add_argument("--json", action="store_true", help="End with the summary as one JSON object.")
 
     def handle(self, *args, **opts):
@@ -50,7 +56,19 @@ class Command(BaseCommand):
                                   retries=opts["retries"], max_bytes=math.ceil(opts["max_mb"] * 2**20),
                                   limit=opts["limit"], allow_private=opts["allow_private"],
                                   retry_failed=opts["retry_failed"])
-        bar = tqdm(unit="img", disable=opts["verbosity"] < 1 or opts["dry_run"], file=self.stderr._out)
+        try:
+            if opts["dry_run"]:
+                self.report(download_images(dataset=dataset, options=options, dry_run=True), opts)
+                return
+            row = create_download(dataset=dataset, options=options, force=opts["force"])
+        except DownloadBusy as exc:
+            raise CommandError(str(exc)) from None
+        queued = jobs.DOWNLOAD.submit(row, now=opts["now"], here=lambda: self.here(row.pk, opts))
+        if queued:
+            self.stdout.write(f"queued download {row.pk} of {dataset.name} on default as job {queued}")
+
+    def here(self, download_id: int, opts) -> None:
+        bar = tqdm(unit="img", disable=opts["verbosity"] < 1, file=self.stderr._out)
 
         def progress(summary):
             bar.total = summary.rows
@@ -59,8 +77,7 @@ class Command(BaseCommand):
             bar.refresh()
 
         try:
-            summary = download_images(dataset=dataset, options=options, dry_run=opts["dry_run"],
-                                      force=opts["force"], progress=progress)
+            summary = run_download(download_id=download_id, job_id=f"now-{download_id}", progress=progress)
         except DownloadBusy as exc:
             raise CommandError(str(exc)) from None
         finally:

@@ -45,9 +45,9 @@ class Command(BaseCommand):
     def here(self, pub, opts) -> None:
         bar = tqdm(unit="img", disable=opts["verbosity"] < 1, file=self.stderr._out)
 
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
+        def progress(info: dict) -> None:
+            bar.total = info["total"]
+            bar.update(info["done"] - bar.n)
 
         try:
             status = publish(publication_id=pub.id, job_id=f"now-{pub.id}", progress=progress)
