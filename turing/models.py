@@ -160,6 +160,31 @@ class FlowEvent(models.Model):
         return f"{self.study.slug}: {self.event}"
 
 
+class PracticeImage(models.Model):
+    """A practice image of a study (turing/practice.py builds them): drawn from source images that no live
+    set uses, encoded and padded like the set images, shown with its truth and never scored. Its token
+    names it to every participant alike: it gives nothing away, since its truth is shown anyway."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="practice_images")
+    position = models.PositiveSmallIntegerField(help_text="Practice trial index, from 0.")
+    token = models.CharField(max_length=32, unique=True)
+    truth = models.CharField(max_length=10, choices=Truth.choices)
+    label = models.CharField(max_length=16, blank=True)
+    record = models.ForeignKey(ImageRecord, null=True, on_delete=models.SET_NULL, related_name="+")
+    origin_dataset = models.CharField(max_length=64)
+    origin_item = models.CharField(max_length=64)
+    file = models.CharField(max_length=255, help_text="Relative to MEDIA_ROOT; named by the token.")
+    bytes = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["study", "position"]
+        constraints = [models.UniqueConstraint(fields=["study", "position"], name="one_practice_image_per_place")]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug} practice {self.position + 1}"
+
+
 class TuringImage(models.Model):
     turing_set = models.ForeignKey(TuringSet, on_delete=models.PROTECT, related_name="images")
     token = models.CharField(max_length=32, unique=True)
@@ -228,6 +253,11 @@ class Participant(models.Model):
     @property
     def finished(self) -> bool:
         return self.finished_at is not None
+
+    @property
+    def feedback(self) -> str:
+        """When this participant is shown the truth: their study arm, else their set's feedback mode."""
+        return self.condition or self.turing_set.feedback
 
     @property
     def flag_reasons(self) -> list[str]:

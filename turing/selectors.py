@@ -99,7 +99,9 @@ def participant_accuracies(turing_set: TuringSet) -> list[tuple[str, float]]:
 
 
 def participant_score(participant: Participant) -> dict:
-    answers = list(participant.answers.filter(repeat=False, image__kind=Kind.LESION).select_related("image")
+    # a timed-out trial has no answer to score (the analysis counts it apart)
+    answers = list(participant.answers.filter(repeat=False, image__kind=Kind.LESION, timed_out=False)
+                   .select_related("image")
                    .order_by("position"))
     tokens = dict(participant.showings.values_list("position", "token"))
     for answer in answers:  # the page names each image by this participant's own token, never the image's
@@ -118,7 +120,7 @@ def participant_score(participant: Participant) -> dict:
         "percentile_group": stats.percentile(mine, group) if participant.profile else None,
         "group_label": Profile(participant.profile).label if participant.profile else "",
         "compared_with": len(everyone),
-        "items": answers if participant.turing_set.feedback != "none" else [],
+        "items": answers if participant.feedback != "none" else [],
     }
 
 

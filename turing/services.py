@@ -19,6 +19,7 @@ from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
 
 from .models import Answer, Kind, Participant, Profile, Showing, StartLog, Truth, TuringSet
 from .tokens import new_token
@@ -26,6 +27,8 @@ from .tokens import new_token
 SESSION_KEY = "turing"
 MIN_REPEAT_GAP = 3  # an attention repeat comes at least this many trials after the first showing
 RATE_WINDOW = timedelta(hours=1)  # the per-network limit counts starts in this window; older logs are deleted
+LATE_GRACE_MS = 1500  # a timed trial's answer may arrive this long after the limit (its trip over the network)
+TIME_UP_EARLY_MS = 250  # a page's "time is up" may come this early (the page's clock starts after the server's)
 
 
 class FlowError(ValueError):
@@ -78,7 +81,7 @@ def log_start(ip: str, now) -> None:
     purge_start_logs(now)
     if StartLog.objects.filter(key=key, created_at__gte=now - RATE_WINDOW).count() \
             >= settings.TURING_NEW_PARTICIPANTS_PER_IP_HOUR:
-        raise RateLimited("Too many new tests from your network in the last hour: please come back later.")
+        raise RateLimited(_("Too many new tests from your network in the last hour: please come back later."))
     StartLog.objects.create(key=key, created_at=now)
 
 
@@ -95,11 +98,14 @@ def draw_order(image_ids: list[int], repeats: int, rng: random.Random, catch_ids
 
 
 def start_participant(*, turing_set: TuringSet, ip: str, profile: str = "", years: int | None = None,
-                      rng: random.Random | None = None) -> Participant:
+                      rng: random.Random | None = None, fields: dict | None = None) -> Participant:
+    """A new participant of the set, in an order of their own; `fields` are a study's (its cell,
+    consent record, language, panel ids: turing.study_flow.start_in_study)."""
     if profile and profile not in Profile.values:
-        raise BadAnswer(f"profile: {profile!r} is not one of {', '.join(Profile.values)}")
+        raise BadAnswer(_("profile: %(given)r is not one of %(choices)s")
+                        % {"given": profile, "choices": ", ".join(Profile.values)})
     if years is not None and not 0 <= years <= 80:
-        raise BadAnswer("years: give a number of years between 0 and 80")
+        raise BadAnswer(_("years: give a number of years between 0 and 80"))
     now = timezone.now()
     kinds = list(turing_set.images.values_list("id", "kind"))
     ids = [i for i, kind in kinds if kind == Kind.LESION]
@@ -107,8 +113,8 @@ def start_participant(*, turing_set: TuringSet, ip: str, profile: str = "", year
     order = draw_order(ids, settings.TURING_ATTENTION_REPEATS, rng or random.SystemRandom(), catch_ids)
     with transaction.atomic():
         log_start(ip, now)
-        participant = Participant.objects.create(public_id=new_token(), turing_set=turing_set,
-                                                 profile=profile, years=years, order=order, last_seen=now)
+        participant = Participant.objects.create(public_id=new_token(), turing_set=turing_set, profile=profile,
+                                                 years=years, order=order, last_seen=now, **(fields or {}))
         Showing.objects.bulk_create(new_showings(participant))
     return participant
 
@@ -121,6 +127,10 @@ def new_showings(participant: Participant) -> list[Showing]:
 
 def remember(session, participant: Participant) -> None:
     session[SESSION_KEY] = {**session.get(SESSION_KEY, {}), str(participant.turing_set.number): participant.public_id}
+
+
+def forget(session, turing_set: TuringSet) -> None:
+    session[SESSION_KEY] = {k: v for k, v in session.get(SESSION_KEY, {}).items() if k != str(turing_set.number)}
 
 
 def session_participant(session, number: int) -> str:
@@ -141,7 +151,7 @@ def find_participant(session, turing_set: TuringSet) -> tuple[Participant | None
     if participant is None or participant.finished:
         return participant, False
     if is_expired(participant, timezone.now()):
-        session[SESSION_KEY] = {k: v for k, v in session[SESSION_KEY].items() if k != str(turing_set.number)}
+        forget(session, turing_set)
         return None, True
     return participant, False
 
@@ -170,7 +180,7 @@ def current_trial(participant: Participant, *, touch: bool = True, showing: Show
 
 
 def previous_feedback(participant: Participant) -> dict | None:
-    if participant.turing_set.feedback != "each" or participant.position == 0:
+    if participant.feedback != "each" or participant.position == 0:
         return None
     answer = participant.answers.select_related("image").get(position=participant.position - 1)
     return {"position": answer.position + 1, "truth": answer.image.truth, "answer": answer.answer,
@@ -179,11 +189,11 @@ def previous_feedback(participant: Participant) -> dict | None:
 
 def parse_answer(answer: str, confidence: str | None) -> tuple[str, int | None]:
     if answer not in Truth.values:
-        raise BadAnswer("answer: say real or synthetic")
+        raise BadAnswer(_("answer: say real or synthetic"))
     if confidence in (None, ""):
         return answer, None
     if confidence not in {"1", "2", "3"}:
-        raise BadAnswer("confidence: give 1, 2 or 3")
+        raise BadAnswer(_("confidence: give 1, 2 or 3"))
     return answer, int(confidence)
 
 
@@ -194,16 +204,17 @@ class Submitted:
     next_showing: Showing | None = None  # read with the answered one, when there is a next
 
 
-def submit_answer(*, public_id: str, set_number: int, position: int, token: str, answer: str,
-                  confidence: str | None = None) -> Submitted:
+def submit_answer(*, public_id: str, set_number: int | None = None, study_id: int | None = None, position: int,
+                  token: str, answer: str, confidence: str | None = None, time_up: bool = False) -> Submitted:
     """Store one answer, or return the one already stored for this trial (a repeated submit).
 
     The participant is named by the public id the session holds and must belong to the current build
-    of set `set_number` and not have expired.
+    of set `set_number` (or to the study `study_id`) and not have expired. `time_up`: the page says the
+    trial's time limit ran out (its "Next" button); the server checks the clock either way.
     """
-    answer, level = parse_answer(answer, confidence)
-    mine = Participant.objects.filter(public_id=public_id or None, turing_set__number=set_number,
-                                      turing_set__archived_at__isnull=True)
+    answer, level = ("", None) if time_up else parse_answer(answer, confidence)
+    mine = Participant.objects.filter(public_id=public_id or None, turing_set__archived_at__isnull=True)
+    mine = mine.filter(study_id=study_id) if study_id is not None else mine.filter(turing_set__number=set_number)
     try:
         with transaction.atomic():
             return record_answer(mine, position, token, answer, level)
@@ -215,7 +226,7 @@ def stored_answer(participant: Participant, position: int, token: str) -> Submit
     existing = Answer.objects.filter(participant=participant, position=position).first()
     shown = Showing.objects.filter(participant=participant, position=position, token=token).exists()
     if existing is None or not shown:
-        raise FlowError("This is not the image you were shown: reload the page to continue.")
+        raise FlowError(_("This is not the image you were shown: reload the page to continue."))
     return Submitted(existing, participant)
 
 
@@ -226,39 +237,59 @@ def locked(mine) -> Participant:
         mine = mine.select_for_update(of=("self",))
     else:
         mine.update(position=F("position"))
-    participant = mine.select_related("turing_set").first()
+    participant = mine.select_related("turing_set", "study").first()
     if participant is None:
-        raise FlowError("There is no test in progress here: please start again.")
+        raise FlowError(_("There is no test in progress here: please start again."))
     return participant
 
 
 def record_answer(mine, position: int, token: str, answer: str, level: int | None) -> Submitted:
     participant, now = locked(mine), timezone.now()
     if is_expired(participant, now):
-        raise FlowError("Your test has expired: please start again.")
+        raise FlowError(_("Your test has expired: please start again."))
     if position < participant.position:
         return stored_answer(participant, position, token)
     if participant.finished or position != participant.position:
-        raise FlowError("This is not the image you were shown: reload the page to continue.")
+        raise FlowError(_("This is not the image you were shown: reload the page to continue."))
     # this trial and the next, in one query
     showings = list(Showing.objects.filter(participant=participant, position__in=(position, position + 1))
                     .select_related("image").order_by("position"))
     if not showings or showings[0].token != token:
-        raise FlowError("This is not the image you were shown: reload the page to continue.")
+        raise FlowError(_("This is not the image you were shown: reload the page to continue."))
     image = showings[0].image
     elapsed = int((now - (participant.shown_at or now)).total_seconds() * 1000)
-    fast = elapsed < settings.TURING_FAST_MS
+    late = is_late(participant, elapsed)
+    if not answer:  # the page says time is up: so does the server's clock, or the page is early
+        if elapsed < time_limit_ms(participant) - TIME_UP_EARLY_MS or not time_limit_ms(participant):
+            raise FlowError(_("Time is not up yet for this image: please answer it."))
+        late = True
+    if late:  # the server's clock decides: a late answer is refused and the trial stored as timed out
+        answer, level = "", None
+    fast = not late and elapsed < settings.TURING_FAST_MS
     stored = Answer.objects.create(participant=participant, image=image, position=position, answer=answer,
-                                   confidence=level, response_ms=elapsed, fast=fast,
+                                   confidence=level, response_ms=elapsed, fast=fast, timed_out=late,
                                    repeat=image.id in participant.order[:position])
     participant.position += 1
     participant.fast_answers += fast
+    participant.timed_out += late
     participant.shown_at, participant.last_seen = now, now  # the next image goes out with this response
     if participant.position == participant.total:
         finish(participant, now)
-    participant.save(update_fields=["position", "fast_answers", "shown_at", "last_seen", "finished_at",
-                                    "attention_failed", "catch_failed", "flagged"])
+    participant.save(update_fields=["position", "fast_answers", "timed_out", "shown_at", "last_seen",
+                                    "finished_at", "attention_failed", "catch_failed", "flagged"])
     return Submitted(stored, participant, showings[1] if len(showings) == 2 else None)
+
+
+def time_limit_ms(participant: Participant) -> int:
+    """The participant's time per image in ms (their study's trial_seconds), 0 when there is none."""
+    return participant.study.trial_seconds * 1000 if participant.study_id else 0
+
+
+def is_late(participant: Participant, elapsed_ms: int) -> bool:
+    """Whether a trial shown `elapsed_ms` ago is past its time limit, allowing LATE_GRACE_MS for the
+    answer's trip to the server."""
+    limit = time_limit_ms(participant)
+    return bool(limit) and elapsed_ms > limit + LATE_GRACE_MS
 
 
 def finish(participant: Participant, now) -> None:
@@ -266,8 +297,8 @@ def finish(participant: Participant, now) -> None:
     a catch test pattern called real), or too many fast answers."""
     rows = list(participant.answers.values_list("image_id", "repeat", "answer", "image__kind"))
     answers = {(image, repeat): given for image, repeat, given, _ in rows}
-    participant.attention_failed = sum(1 for (image, repeat), given in answers.items()
-                                       if repeat and answers.get((image, False)) != given)
+    participant.attention_failed = sum(1 for (image, repeat), given in answers.items()  # a timeout is no answer
+                                       if repeat and given and answers.get((image, False)) not in (given, ""))
     participant.catch_failed = sum(1 for _, _, given, kind in rows if kind == Kind.CATCH and given == Truth.REAL)
     participant.finished_at = now
     participant.flagged = (participant.attention_failed > 0 or participant.catch_failed > 0

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import transaction
 
 from .models import ConsentVersion, Feedback, Outcome, Panel, Study, TuringSet
+from .practice import PracticeError, ensure_practice
 
 # The languages a study may offer while settings.LANGUAGES is Django's default (every language Django
 # knows): the i18n work sets LANGUAGES to these, and from then on allowed_languages() reads settings.
@@ -328,13 +329,16 @@ def load(path: str | Path, *, dry_run: bool = False) -> Loaded:
     """Create or update the study the file defines; everything is validated before anything is written.
     A dry run does the very same load and rolls it back, so that it reports exactly what a load would do."""
     spec = read_study(path)
-    with transaction.atomic():
-        loaded = save_spec(spec)
-        transaction.set_rollback(dry_run)
+    try:
+        with transaction.atomic():
+            loaded = save_spec(spec, write_files=not dry_run)
+            transaction.set_rollback(dry_run)
+    except PracticeError as exc:  # too few practice images: the whole load rolled back
+        raise StudyFileError(f"{path}: {exc}") from None
     return loaded
 
 
-def save_spec(spec: StudySpec) -> Loaded:
+def save_spec(spec: StudySpec, *, write_files: bool = True) -> Loaded:
     study = Study.objects.select_for_update().filter(slug=spec.slug).first()
     created = study is None
     if study is None:
@@ -351,9 +355,8 @@ def save_spec(spec: StudySpec) -> Loaded:
         latest = ConsentVersion.objects.create(study=study, number=(latest.number + 1) if latest else 1,
                                                text=spec.consent, sha256=consent_sha256(spec.consent))
         changed.append("consent")
-    # Once turing/practice.py (branch studyflow) is merged: ensure_practice(study) here, inside this
-    # transaction, its PracticeError (which names the key) raised as a StudyFileError: too few practice
-    # images then rolls the whole load back. load() would prefix the file's name, as read_study does.
+    # inside this transaction: too few practice images rolls the whole load back (a dry run writes no file)
+    ensure_practice(study, write=write_files)
     status = "created" if created else "updated" if changed else "unchanged"
     return Loaded(study=study, status=status, changed=[] if created else changed, consent_version=latest.number)
 

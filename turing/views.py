@@ -13,14 +13,15 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cansite.web import IMMUTABLE, int_param
 
-from . import charts, exporting, selectors, services
+from . import charts, exporting, privacy, selectors, services
 from .encoding import repad
 from .forms import ConsentForm
-from .models import Showing, TuringImage, TuringSet
+from .models import PracticeImage, Showing, Study, TuringImage, TuringSet
 
 
 def set_number_or_404(query) -> int:
@@ -49,6 +50,7 @@ def wants_json(request) -> bool:
 def index(request):
     if "q" not in request.GET:
         return render(request, "turing/index.html", {"sets": selectors.set_list(),
+                                                     "studies": Study.objects.filter(active=True),
                                                      "results_public": settings.TURING_RESULTS_PUBLIC})
     turing_set = set_or_404(request.GET)
     participant, expired = services.find_participant(request.session, turing_set)
@@ -90,7 +92,7 @@ def answer(request):
     position = int_param(request.POST, "position")
     try:
         if position is None:
-            raise services.BadAnswer("position: missing or not a number")
+            raise services.BadAnswer(_("position: missing or not a number"))
         submitted = services.submit_answer(public_id=services.session_participant(request.session, number),
                                            set_number=number, position=position,
                                            token=request.POST.get("token", ""), answer=request.POST.get("answer", ""),
@@ -105,10 +107,22 @@ def answer(request):
     return redirect(url)
 
 
-def trial_payload(participant, next_showing=None) -> dict:
-    """What the script needs to show the next image (or to go to the score)."""
+def withdraw(request):
+    """A set's participant withdraws: GET the confirmation page, POST delete their answers and profile."""
+    turing_set = set_or_404(request.POST if request.method == "POST" else request.GET)
+    participant = services.find_participant(request.session, turing_set)[0]
+    if request.method == "POST" and participant is not None:
+        privacy.withdraw(participant)
+        services.forget(request.session, turing_set)
+        return render(request, "turing/withdrawn.html", {"set": turing_set, "done": True})
+    return render(request, "turing/withdraw.html", {"set": turing_set, "participant": participant,
+                                                    "action": reverse("turing:withdraw"), "back": set_url(turing_set)})
+
+
+def trial_payload(participant, next_showing=None, url: str = "") -> dict:
+    """What the script needs to show the next image (or to go to the score at `url`, the set's by default)."""
     if participant.finished:
-        return {"done": True, "url": set_url(participant.turing_set)}
+        return {"done": True, "url": url or set_url(participant.turing_set)}
     trial = services.current_trial(participant, touch=False, showing=next_showing)
     return {"done": False, "position": trial.position, "total": trial.total, "token": trial.token,
             "image": reverse("turing:image", args=[trial.token]), "feedback": trial.feedback}
@@ -118,6 +132,8 @@ def image(request, token: str):
     """A trial's image under its showing's token, padded with bytes of that showing alone; staff may
     also name an image by its researcher token (the results page). A token's bytes never change."""
     found = Showing.objects.filter(token=token).values_list("image__file", flat=True).first()
+    if not found:  # a study's practice image: its truth is shown anyway, so one token serves everyone
+        found = PracticeImage.objects.filter(token=token).values_list("file", flat=True).first()
     if not found and request.user.is_staff:
         found = TuringImage.objects.filter(token=token).values_list("file", flat=True).first()
     if not found:

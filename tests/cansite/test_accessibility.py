@@ -4,7 +4,9 @@ One live server, one Chromium, each page loaded once: axe (the PyPI package axe-
 ships axe-core's script, so nothing is fetched at run time) runs on it at 375 px and at 1280 px, since the
 narrow layout can show or hide what the wide one does not. Covered: the home page, datasets, generator
 runs, the benchmark dashboard and a cell, the seed pages live and exported (over a local HTTP server), the
-Turing test from its consent page through a trial to the score page, the public results, and a 404.
+Turing test from its consent page through a trial to the score page, a study's flow (consent, the decline
+page, practice, a timed trial, the score with its debrief, the withdrawal confirmation and its result, an
+MTurk preview), the public results, and a 404.
 The failure lists every violation as page, width, rule id, impact and target.
 """
 from __future__ import annotations
@@ -97,6 +99,44 @@ def turing_flow(page, base: str) -> list[str]:
     return problems + violations(page, "Turing score") + description_problem(page, "Turing score")
 
 
+def study_flow(page, base: str) -> list[str]:
+    """A Prolific study's pages from the consent page to withdrawal, and an MTurk HIT's preview."""
+    from tests.turing.study_factory import CODES, PROLIFIC_URL, make_study
+    from turing.practice import ensure_practice
+
+    study = make_study(slug="pilot", practice=1, trial_seconds=60, panel="prolific", completion_url=PROLIFIC_URL,
+                       codes=CODES, conditions=["each"])
+    ensure_practice(study)
+    make_study(slug="hit", panel="mturk", codes=CODES)
+    entry = base + reverse("turing:study", args=["pilot"])
+    problems = check(page, entry + "?PROLIFIC_PID=a11y0000&STUDY_ID=s&SESSION_ID=x", "study consent")
+    page.click(".turing-decline button")
+    page.wait_for_selector("#turing-declined")
+    problems += violations(page, "study declined") + description_problem(page, "study declined")
+    page.goto(entry)
+    page.check("#id_consent")
+    page.click(".turing-consent button[type=submit]")
+    page.wait_for_selector("input[name=practice]", state="attached")
+    problems += violations(page, "study practice") + description_problem(page, "study practice")
+    with page.expect_navigation():
+        page.keyboard.press("r")
+    page.wait_for_selector(".turing-timed")
+    problems += violations(page, "study timed trial") + description_problem(page, "study timed trial")
+    while page.query_selector("#turing-form"):
+        with page.expect_navigation():
+            page.keyboard.press("r")
+    page.wait_for_selector("#turing-debrief")
+    problems += violations(page, "study score and debrief") + description_problem(page, "study score and debrief")
+    page.click("text=Withdraw from the study")
+    page.wait_for_selector("#turing-withdraw-confirm")
+    problems += violations(page, "study withdraw") + description_problem(page, "study withdraw")
+    page.click("#turing-withdraw-confirm")
+    page.wait_for_selector("#turing-withdrawn")
+    problems += violations(page, "study withdrawn") + description_problem(page, "study withdrawn")
+    preview = base + reverse("turing:study", args=["hit"]) + "?assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE&hitId=H"
+    return problems + check(page, preview, "MTurk preview")
+
+
 @pytest.fixture
 def static_site(tmp_path, site):
     """The seed pages exported and served on loopback under a path prefix, as a static host would."""
@@ -127,6 +167,7 @@ def test_every_visitor_page_passes_wcag_21_aa_and_has_a_meta_description(browser
     for url in pages_of(static_site):
         problems += check(page, url, "export " + url.removeprefix(static_site), status=200)
     problems += turing_flow(page, live_server.url)
+    problems += study_flow(page, live_server.url)
     page.goto(static_site + "/mel/1/index.html")
     seed_description = page.evaluate(DESCRIPTION_JS)
     og_description = page.get_attribute("meta[property='og:description']", "content")

@@ -126,3 +126,64 @@ def test_a_script_reading_a_finished_score_page_scores_no_better_than_its_guess(
     second = Participant.objects.order_by("-id").first()
     scored = second.answers.filter(repeat=False)
     assert sum(a.correct for a in scored) == scored.filter(image__truth="real").count()
+
+
+HIDDEN_JS = "id => getComputedStyle(document.getElementById(id)).visibility === 'hidden'"
+
+
+def timed_practice_study(tmp_path):
+    from turing.practice import ensure_practice
+
+    from .study_factory import make_study
+
+    study = make_study(tmp_path, sets=[1], conditions=["none"], practice=1, trial_seconds=2)
+    ensure_practice(study)
+    return study
+
+
+def test_a_study_without_javascript_practice_then_a_timed_trial_that_runs_out(browser, live_server, tmp_path,
+                                                                              settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    study = timed_practice_study(tmp_path)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/turing/s/{study.slug}/")
+    consent_with_keys(page)
+    page.wait_for_selector("input[name=practice]", state="attached")
+    assert "Practice image 1 of 1 (not scored)" in page.text_content("#turing-count")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")  # "Real" has the focus
+    assert "Practice image 1 was" in page.text_content("#turing-feedback")
+    assert page.text_content("#turing-count").startswith("Image 1 of")
+    assert not page.evaluate(HIDDEN_JS, "turing-image") and page.evaluate(HIDDEN_JS, "turing-time-up")
+    page.wait_for_timeout(2500)  # (no script runs on this page, so Playwright cannot poll it either)
+    assert page.evaluate(HIDDEN_JS, "turing-image"), "CSS alone hides the image when time is up"
+    assert not page.evaluate(HIDDEN_JS, "turing-time-up")
+    with page.expect_navigation():
+        page.click("button[name=time_up]")
+    assert page.text_content("#turing-count").startswith("Image 2 of")
+    stored = Answer.objects.get()
+    assert stored.timed_out and stored.answer == "" and Participant.objects.get().practice_position == 1
+    context.close()
+
+
+def test_a_study_with_javascript_moves_on_when_time_is_up_and_withdraws(browser, live_server, tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    study = timed_practice_study(tmp_path)
+    page = browser.new_page()
+    errors = watch_errors(page)
+    page.goto(f"{live_server.url}/turing/s/{study.slug}/")
+    consent_with_keys(page)
+    page.wait_for_selector("input[name=practice]", state="attached")
+    with page.expect_navigation():
+        page.keyboard.press("s")  # the practice image, by its key
+    assert page.text_content("#turing-count").startswith("Image 1 of")
+    page.wait_for_function("document.getElementById('turing-count').textContent.startsWith('Image 2 ')",
+                           timeout=8000)  # nobody answered: the page went on by itself
+    assert Answer.objects.get().timed_out
+    page.click("text=Withdraw from the study")
+    page.click("#turing-withdraw-confirm")
+    assert "have been deleted" in page.text_content("#turing-withdrawn")
+    assert not Participant.objects.exists() and not Answer.objects.exists()
+    assert errors == []
+    page.close()

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from tests.shared_data import REPO
-from tests.turing.factory import make_participant_with_answers, make_sets
+from tests.turing.factory import make_image_dataset, make_participant_with_answers, make_sets
 from turing import studies
 from turing.models import ConsentVersion, Participant, Study, TuringSet
 from turing.study_summary import summary_markdown
@@ -52,10 +52,20 @@ consent = "I agree."
 '''
 
 
+@pytest.fixture(autouse=True)
+def practice_sources(tmp_path, media_root):
+    """One source image of each truth and class that make_builds' sets name: what the practice images
+    of a study file (load_study calls turing.practice.ensure_practice) are drawn from."""
+    make_image_dataset(tmp_path / "sources", "PRACTICE-REAL", 1)
+    make_image_dataset(tmp_path / "sources", "PRACTICE-GAN", 1, synthetic=True)
+
+
 def make_builds(*numbers: int) -> None:
-    """Current builds of these set numbers, without images: all that validating a study file needs."""
+    """Current builds of these set numbers, without images (all that validating a study file needs),
+    naming the practice sources as the datasets they were built from."""
     for number in numbers:
-        TuringSet.objects.create(number=number, seed=0)
+        TuringSet.objects.create(number=number, seed=0, build_options={"real": ["PRACTICE-REAL"], "side": 32,
+                                                                       "synthetic": ["PRACTICE-GAN"]})
 
 
 def write(tmp_path, text: str, name: str = "study.toml"):
