@@ -2,7 +2,8 @@
 
     codes()                       ["en", "ko", "es"]
     label_name("melanoma")        "흑색종" while Korean is active; other labels as they are stored
-    limit_language(request, ["en", "es"])   activates and returns the language a page limited to those shows
+    allowed_language("ko", ["en", "es"], "ko,es;q=0.5")   "es": the language a page limited to those shows
+    limit_language(request, ["en", "es"])   the same for a request, activated
 
 Visitors choose with the switcher (templates/languages.html posts to Django's set_language, which keeps the
 choice in a cookie) or their browser's Accept-Language; LocaleMiddleware activates it for each request.
@@ -43,15 +44,23 @@ def accepted(header: str) -> list[str]:
     return [code for _, _, code in sorted(weighted)]
 
 
-def limit_language(request, allowed: Sequence[str]) -> str:
-    """Activate the language of a page that may only be shown in `allowed` (a study's languages), and return it.
+def allowed_language(active: str, allowed: Sequence[str], accept: str = "") -> str:
+    """The language of a page that may only be shown in `allowed` (a study's languages).
 
-    The visitor's language (their switcher choice, else Accept-Language) when it is allowed; else the best of
-    their other Accept-Language choices that is; else the first allowed one. An empty `allowed` allows all."""
+    The visitor's active language (their switcher choice, else Accept-Language; "es-cl" counts as "es") when
+    it is allowed; else the best of their other Accept-Language choices that is; else the first allowed one.
+    An empty `allowed` allows all of the site's."""
     allowed = [code for code in allowed if code in codes()] or codes()
-    current = translation.get_language() or settings.LANGUAGE_CODE
-    chosen = current if current in allowed else next(
-        (code for code in accepted(request.META.get("HTTP_ACCEPT_LANGUAGE", "")) if code in allowed), allowed[0])
+    active = (active or settings.LANGUAGE_CODE).lower()
+    for code in (active, active.split("-")[0], *accepted(accept)):
+        if code in allowed:
+            return code
+    return allowed[0]
+
+
+def limit_language(request, allowed: Sequence[str]) -> str:
+    """allowed_language() for this request, activated for the rest of it (and in request.LANGUAGE_CODE)."""
+    chosen = allowed_language(translation.get_language(), allowed, request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
     translation.activate(chosen)
     request.LANGUAGE_CODE = chosen
     return chosen

@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.utils.translation import gettext_noop
 
 from common.files import atomic_write_text
 
@@ -215,8 +216,10 @@ INCEPTION_WEIGHTS = os.environ.get("INCEPTION_WEIGHTS", "")
 # The site's public address: Open Graph and Twitter tags of the seed pages need absolute URLs.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
-# Turing test (turing app). A set build's own consent text (admin) overrides TURING_CONSENT_TEXT.
-TURING_CONSENT_TEXT = os.environ.get("TURING_CONSENT_TEXT", (
+# Turing test (turing app). A set build's own consent text (admin) overrides TURING_CONSENT_TEXT. The default
+# is in the catalogues (gettext_noop marks it), so visitors read it in their language; a text of your own is
+# shown as written.
+TURING_CONSENT_TEXT = os.environ.get("TURING_CONSENT_TEXT", gettext_noop(
     "This is a research study: you will see photographs of skin lesions and say whether each is a real "
     "photograph or made by a computer. We store your answers, their timing and the optional profile you give, "
     "nothing else about you. Taking part is voluntary; you may stop at any time."))

@@ -31,11 +31,12 @@ from tests.seeds.factory import make_run, publish
 LANGUAGES = tuple(code for code, _ in django_settings.LANGUAGES if code != django_settings.LANGUAGE_CODE)
 LOCALE = REPO / "locale"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w*\}")
-# Words that read the same in every language: the site's and models' names, units and codes, the fixtures'
-# run names, and the languages' own names in the switcher. "melanoma" is Spanish too.
+# Words that read the same in every language: the site's and models' names, units and codes (d′), keys (R, S),
+# the fixtures' run names and study title, and the languages' own names in the switcher. "melanoma" and
+# "real" are Spanish too.
 NAMES = {"cansite", "stylegan2-ada", "efficientnet-lite0", "cnn", "roc", "can", "psi", "kimg", "sha256", "png",
-         "w", "const", "r", "mel", "nev", "english", "한국어", "español"}
-SAME_IN = {"ko": set(), "es": {"melanoma"}}
+         "w", "const", "r", "s", "d", "mel", "nev", "pilot", "english", "한국어", "español"}
+SAME_IN = {"ko": set(), "es": {"melanoma", "real"}}
 HEX = re.compile(r"[0-9a-f]{12,}")
 
 
@@ -177,8 +178,9 @@ def needs_translation(text: str, language: str) -> bool:
                and word.lower() not in NAMES | SAME_IN[language] for word in words)
 
 
-def untranslated(pages: dict[str, dict[str, str]]) -> list[str]:
-    """pages: {page: {language: html}}. Each text of a ko/es rendering that is the English one's."""
+def untranslated(pages: dict[str, dict[str, str]], content: frozenset[str] = frozenset()) -> list[str]:
+    """pages: {page: {language: html}}. Each text of a ko/es rendering that is the English one's; `content`:
+    texts a page shows as someone wrote them (a study's title, consent text, debrief), not the site's."""
     problems = []
     for where, by_language in pages.items():
         _, english = visible(by_language["en"])
@@ -186,7 +188,7 @@ def untranslated(pages: dict[str, dict[str, str]]) -> list[str]:
             lang, texts = visible(by_language[language])
             if lang != language:
                 problems.append(f"{where} [{language}]: <html lang={lang!r}>")
-            problems += [f"{where} [{language}]: {text!r}" for text in sorted(texts & english)
+            problems += [f"{where} [{language}]: {text!r}" for text in sorted(texts & english - content)
                          if needs_translation(text, language)]
     return problems
 
@@ -302,6 +304,71 @@ def test_the_export_can_leave_languages_out_and_refuses_unknown_ones(tmp_path, s
             call_command("export_seed_pages", "--runs", "mel", "--seeds", "0-9", "--out", str(tmp_path / "new"),
                          "--languages", languages, "-v", "0")
     assert not (tmp_path / "new").exists()
+
+
+def turing_pages(client, language: str, study, hit) -> dict[str, str]:
+    """Every page of a Turing test (set 1) and of a study, from its index to withdrawal, in one language."""
+    from tests.turing.factory import current, submit
+    from tests.turing.study_factory import answer, me, url
+    from turing.models import PracticeImage
+
+    def get(path: str) -> str:
+        return client.get(path, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    def post(path: str, data: dict | None = None) -> str:
+        return client.post(path, data or {}, HTTP_ACCEPT_LANGUAGE=language, follow=True).content.decode()
+
+    pages = {"index": get("/turing/"), "consent": get("/turing/?q=1"),
+             "consent, not ticked": post("/turing/start/", {"q": 1}), "trial": post("/turing/start/",
+                                                                                   {"q": 1, "consent": "on"})}
+    participant = current(client)
+    pages["a wrong answer's error"] = post("/turing/answer/", {"q": 1, "position": 0, "token": "x", "answer": "real"})
+    while not participant.finished:
+        submit(client, participant, HTTP_ACCEPT_LANGUAGE=language)
+        participant.refresh_from_db()
+    pages |= {"score": get("/turing/?q=1"), "withdraw": get("/turing/withdraw/?q=1"),
+              "withdrawn": post("/turing/withdraw/", {"q": 1})}
+    entry = url(study) + f"?PROLIFIC_PID=p{language}00000000000000&STUDY_ID=s&SESSION_ID=x"
+    pages |= {"study consent": get(entry), "study consent, not ticked": post(url(study, "start")),
+              "study practice": post(url(study, "start"), {"consent": "on"})}
+    practice = PracticeImage.objects.get(study=study, position=0)
+    pages["study trial after practice"] = post(url(study, "answer"), {"practice": "1", "position": 0,
+                                                                      "token": practice.token, "answer": "real"})
+    participant = me(client, study)
+    answer(client, study, participant, HTTP_ACCEPT_LANGUAGE=language)
+    pages["study trial with feedback"] = get(url(study))
+    while not participant.finished:
+        answer(client, study, participant, HTTP_ACCEPT_LANGUAGE=language)
+        participant.refresh_from_db()
+    pages |= {"study score": get(url(study)), "study withdraw": get(url(study, "withdraw")),
+              "study withdrawn": post(url(study, "withdraw")),
+              "MTurk preview": get(url(hit) + "?assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE&hitId=H")}
+    client.cookies.clear()  # a new visitor
+    pages["study link without a panel id"] = get(url(study))
+    get(entry.replace("00000000", "11111111"))
+    pages["study declined"] = post(url(study, "decline"))
+    return pages
+
+
+@pytest.mark.django_db
+def test_every_turing_and_study_page_reads_in_korean_and_spanish(tmp_path, media_root, settings):
+    from django.test import Client
+
+    from tests.turing.study_factory import CODES, CONSENT, PROLIFIC_URL, make_study
+    from turing.practice import ensure_practice
+
+    settings.TURING_NEW_PARTICIPANTS_PER_IP_HOUR = 1000
+    study = make_study(tmp_path, title="Pilot", practice=1, trial_seconds=60, conditions=["each"], panel="prolific",
+                       completion_url=PROLIFIC_URL, codes=CODES, build={"feedback": "each"})
+    ensure_practice(study)
+    hit = make_study(slug="hit", title="Pilot", panel="mturk", codes=CODES)
+    by_language = {language: turing_pages(Client(), language, study, hit)
+                   for language in (django_settings.LANGUAGE_CODE, *LANGUAGES)}
+    pages = {name: {language: found[name] for language, found in by_language.items()} for name in by_language["en"]}
+    assert "세트 1" in pages["consent"]["ko"] and "Retirarse del estudio" in pages["study score"]["es"]
+    assert "흑색종" in pages["score"]["ko"] or "모반" in pages["score"]["ko"], "the truths' classes, named in Korean"
+    problems = untranslated(pages, frozenset({CONSENT, study.debrief, "study@example.org", "Prolific"}))
+    assert not problems, "\n".join(problems)
 
 
 # ---- choosing the language ---------------------------------------------------------------------------------
