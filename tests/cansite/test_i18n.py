@@ -387,7 +387,7 @@ def test_the_browsers_accept_language_picks_the_language(client, header, languag
 def test_the_switcher_posts_to_set_language_and_its_choice_outlasts_accept_language(client):
     home = client.get("/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
     assert 'action="/i18n/setlang/" method="post"' in home and '<label for="language-choice">언어</label>' in home
-    assert re.findall(r'<option value="(\w+)"', home) == ["en", "ko", "es"]
+    assert re.findall(r'<option value="(\w+)" lang=', home) == ["en", "ko", "es"]
     response = client.post(reverse("set_language"), {"language": "es"}, HTTP_REFERER="http://testserver/?q=2")
     assert response.status_code == 302 and response["Location"].endswith("testserver/?q=2"), "back where it was"
     assert client.cookies[django_settings.LANGUAGE_COOKIE_NAME].value == "es"
@@ -411,9 +411,28 @@ def test_a_pages_languages_limit_the_switcher_and_one_language_hides_it():
         limited = render_to_string("languages.html", {"languages": ["en", "es"]})
         alone = render_to_string("languages.html", {"languages": ["ko"]})
         every = render_to_string("languages.html", {})
-    assert re.findall(r'<option value="(\w+)"', limited) == ["en", "es"] and "<form" in limited
+    assert re.findall(r'<option value="(\w+)" lang=', limited) == ["en", "es"] and "<form" in limited
     assert 'value="es" lang="es" selected>Español<' in limited
-    assert "<form" not in alone and re.findall(r'<option value="(\w+)"', every) == ["en", "ko", "es"]
+    assert "<form" not in alone and re.findall(r'<option value="(\w+)" lang=', every) == ["en", "ko", "es"]
+
+
+@pytest.mark.django_db
+def test_a_studys_pages_offer_only_its_languages_and_store_the_one_used(tmp_path, media_root, client):
+    from tests.turing.study_factory import make_study, me, url
+
+    study = make_study(tmp_path, languages=["en", "es"])
+    korean = client.get(url(study), HTTP_ACCEPT_LANGUAGE="ko")
+    html = korean.content.decode()
+    assert '<html lang="en">' in html and korean["Content-Language"] == "en", "Korean is not offered: the first"
+    assert re.findall(r'<option value="(\w+)" lang=', html) == ["en", "es"]
+    spanish = client.get(url(study), HTTP_ACCEPT_LANGUAGE="ko,es;q=0.8").content.decode()
+    assert '<html lang="es">' in spanish and "Consentimiento" in spanish
+    client.post(url(study, "start"), {"consent": "on"}, HTTP_ACCEPT_LANGUAGE="ko,es;q=0.8")
+    assert me(client, study).language == "es"
+    trial = client.get(url(study), HTTP_ACCEPT_LANGUAGE="ko,es;q=0.8").content.decode()
+    assert re.findall(r'<option value="(\w+)" lang=', trial) == ["en", "es"] and "Imagen 1 de" in trial
+    alone = make_study(slug="alone", languages=["ko"])
+    assert "language-choice" not in client.get(url(alone)).content.decode(), "one language: no switcher"
 
 
 @pytest.mark.parametrize("active, header, allowed, chosen", [
