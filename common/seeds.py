@@ -7,8 +7,8 @@ other part of the site would read back the same way. Seeds lie in [0, 2**32), nu
 RandomState range, since z for seed s is `np.random.RandomState(s).randn(1, z_dim)`.
 
     >>> seeds = parse_seeds("0-3,7")
-    >>> list(seeds), len(parse_seeds("0-99999999")), parse_seed_range("10-19")
-    ([0, 1, 2, 3, 7], 100000000, (10, 19))
+    >>> list(seeds), len(parse_seeds("0-99999999")), parse_seed_range("10-19"), parse_seed(" 42")
+    ([0, 1, 2, 3, 7], 100000000, (10, 19), 42)
 """
 
 from __future__ import annotations
@@ -88,6 +88,11 @@ def parse_seeds(text: str) -> Seeds:
     if not len(seeds):
         raise SeedError(f"{text!r} names no seed (write e.g. 0-2500 or 1,5,9)")
     return seeds
+
+
+def parse_seed(text: str) -> int:
+    """'42' -> 42: exactly one seed (no range, no list); SeedError otherwise."""
+    return _number(text.strip(), text)
 
 
 def parse_seed_range(text: str) -> tuple[int, int]:

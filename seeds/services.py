@@ -9,6 +9,7 @@ Rendering skips every image whose file exists for the same key (checkpoint sha25
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,9 +45,11 @@ def parse_seed_range(text: str, flag: str = "--seeds") -> tuple[int, int]:
 
 
 def parse_psi(value, flag: str) -> float:
-    try:
-        psi = float(value)
+    try:  # ASCII only, as common.flags reads numbers: float() alone also takes '٠.٥'
+        psi = float(value) if str(value).isascii() else math.nan
     except (TypeError, ValueError):
+        psi = math.nan
+    if not math.isfinite(psi):
         raise PublishError(f"{flag}: {value!r} is not a number") from None
     if not PSI_RANGE[0] <= psi <= PSI_RANGE[1]:
         raise PublishError(f"{flag}: {psi:g} is outside [{PSI_RANGE[0]:g}, {PSI_RANGE[1]:g}]")

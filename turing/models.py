@@ -118,6 +118,10 @@ class Study(models.Model):
     def __str__(self) -> str:
         return self.slug
 
+    def current_consent(self) -> ConsentVersion | None:
+        """The consent version new participants agree to: the latest loaded (participants keep theirs)."""
+        return self.consent_versions.order_by("-number").first()
+
 
 class ConsentVersion(models.Model):
     """One consent text of a study: a changed text is a new version; participants keep the one they agreed to."""

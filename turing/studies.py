@@ -357,16 +357,11 @@ def save_spec(spec: StudySpec, *, write_files: bool = True) -> Loaded:
     return Loaded(study=study, status=status, changed=[] if created else changed, consent_version=latest.number)
 
 
-def current_consent(study: Study) -> ConsentVersion | None:
-    """The consent version new participants agree to: the latest loaded."""
-    return study.consent_versions.order_by("-number").first()
-
-
 # --- writing -------------------------------------------------------------------------------------------
 
 def export(study: Study) -> str:
     """The study as a study file: `load` reads it back to the same study (and finds nothing changed)."""
-    consent = current_consent(study)
+    consent = study.current_consent()
     top = [("slug", toml_string(study.slug), ""),
            ("title", toml_string(study.title), ""),
            ("sets", toml_list(study.sets), "Turing sets the participants are spread over"),

@@ -27,7 +27,6 @@ from django.utils.translation import gettext as _
 from . import panels, privacy, services
 from .models import (
     Answer,
-    ConsentVersion,
     FlowEvent,
     Panel,
     Participant,
@@ -68,10 +67,6 @@ def visit_for(session, study: Study, query) -> Visit:
     if parsed.panel_id:
         update_state(session, study, panel=parsed.as_session())
     return parsed
-
-
-def latest_consent(study: Study) -> ConsentVersion | None:
-    return study.consent_versions.order_by("-number").first()
 
 
 # --- finding and starting participants ---
@@ -135,7 +130,7 @@ def start(*, study: Study, ip: str, visit: Visit, language: str, profile: str = 
     """A new participant in the study's least filled cell, or the panel id's participant when it has one."""
     if not study.active:
         raise services.FlowError(_("This study is closed: it takes no new participants."))
-    consent = latest_consent(study)
+    consent = study.current_consent()
     if consent is None:
         raise services.FlowError(_("This study is not open yet: please come back later."))
     rng = rng or random.SystemRandom()

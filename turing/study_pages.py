@@ -66,14 +66,14 @@ def entry(request, study: Study):
         return participant_page(request, study, participant)
     if study_flow.state(request.session, study).get("withdrawn"):
         return message(request, study, "turing/withdrawn.html", {})
-    if not study.active or study_flow.latest_consent(study) is None:
+    if not study.active or study.current_consent() is None:
         return message(request, study, "turing/study_message.html", {"closed": True}, status=410)
     study_flow.note_entered(request.session, study, visit, language_of(request, study))
     return consent_page(request, study, ConsentForm(), expired=expired)
 
 
 def consent_page(request, study, form, *, preview=False, expired=False, error="", status=200):
-    consent = study_flow.latest_consent(study)
+    consent = study.current_consent()
     return render(request, "turing/study_consent.html", {
         "study": study, "form": form, "preview": preview, "expired": expired, "error": error,
         "consent_text": consent.text if consent else "", "languages": study.languages}, status=status)

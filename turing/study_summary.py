@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import get_language_info
 
 from .models import Feedback, Kind, Outcome, Panel, Participant, Study, TuringSet
-from .studies import current_consent, entry_path
+from .studies import entry_path
 
 
 def summary_markdown(study: Study) -> str:
@@ -148,7 +148,7 @@ condition is kept. Staff erase a participant named by a panel id on request
 
 
 def consents(study: Study) -> str:
-    current = current_consent(study)
+    current = study.current_consent()
     parts = ["## Consent"]
     for version in study.consent_versions.order_by("-number"):
         state = "current" if current and version.id == current.id else "replaced"

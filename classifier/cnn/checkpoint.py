@@ -46,9 +46,21 @@ def save(path: str | Path, ckpt: dict) -> Path:
     return path
 
 
+def read_torch_file(path: str | Path, map_location="cpu", what: str = "torch file"):
+    """torch.load without unpickling code; a damaged file is a one-line ValueError naming it."""
+    try:
+        return torch.load(Path(path), map_location=map_location, weights_only=True)
+    except (FileNotFoundError, PermissionError, IsADirectoryError):  # the system's one line says which
+        raise
+    except Exception:  # truncated, or not a torch file at all
+        # Garbage makes the unpickler fail in many ways (UnpicklingError, EOFError, struct.error,
+        # RuntimeError or EINVAL from the zip reader), some with lines of weights_only advice.
+        raise ValueError(f"{path} is not a readable {what} (damaged or another format)") from None
+
+
 def load(path: str | Path, map_location="cpu") -> dict:
     """Read a checkpoint without unpickling code; refuse files that are not ours."""
-    ckpt = torch.load(Path(path), map_location=map_location, weights_only=True)
+    ckpt = read_torch_file(path, map_location, what=f"{FORMAT} checkpoint")
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise ValueError(f"{path} is not a {FORMAT} checkpoint")
     return ckpt

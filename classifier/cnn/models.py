@@ -32,6 +32,8 @@ from torch import nn
 
 from common.files import sha256_of
 
+from .checkpoint import read_torch_file
+
 LITE0_WEIGHTS = "imagenet-lite0"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -105,7 +107,7 @@ def load_lite0_imagenet(model: nn.Module) -> StartWeights:
 
 def _state_dict_from_file(path: Path) -> tuple[dict, dict | None]:
     """A state dict from a file: a bare one, or the ``model`` entry of a checkpoint."""
-    data = torch.load(path, map_location="cpu", weights_only=True)
+    data = read_torch_file(path, what="state dict file")
     if isinstance(data, dict) and isinstance(data.get("model"), dict):
         return data["model"], data.get("normalization")
     for key in ("state_dict", "model_state_dict"):
@@ -134,15 +136,23 @@ def load_weights_file(model: nn.Module, path: str | Path) -> StartWeights:
     return StartWeights("file", str(path.resolve()), sha256_of(path), mean, std)
 
 
+def check_start(arch: str, weights: str | None) -> None:
+    """ValueError unless ``create_model(arch, weights)`` can start: ``arch`` is one timm knows, and the
+    packaged ImageNet weights are lite0's. Cheap, so a command line asks before it writes anything."""
+    if not timm.is_model(arch):
+        raise ValueError(f"{arch!r} is not a timm architecture")
+    if weights == LITE0_WEIGHTS and arch != LITE0_ARCH:
+        raise ValueError(f"weights {LITE0_WEIGHTS!r} fit arch {LITE0_ARCH!r} only, not {arch!r}")
+
+
 def create_model(arch: str = LITE0_ARCH, weights: str | None = LITE0_WEIGHTS,
                  num_classes: int = 2) -> tuple[nn.Module, StartWeights]:
     """Build ``arch`` with a fresh ``num_classes`` head, starting from ``weights``.
 
     ``weights``: "imagenet-lite0", a path to a state dict, or None (from scratch).
     """
+    check_start(arch, weights)
     if weights == LITE0_WEIGHTS:
-        if arch != LITE0_ARCH:
-            raise ValueError(f"weights {LITE0_WEIGHTS!r} fit arch {LITE0_ARCH!r} only, not {arch!r}")
         # Any: reset_classifier and pretrained_cfg are timm's, not nn.Module's.
         model: Any = timm.create_model(arch, pretrained=False, num_classes=1000)
         start = load_lite0_imagenet(model)

@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 # Fields that change speed, not results: a resumed run may differ in them.
 RUNTIME_FIELDS = ("workers", "device", "cache_dir", "amp")
 OPTIMIZERS = {"radam": torch.optim.RAdam, "adamw": torch.optim.AdamW}
+MIN_BATCH = 2  # BatchNorm cannot train on one image
+MIN_IMG_SIZE = 32
 
 
 @dataclass
@@ -77,8 +79,8 @@ class TrainConfig:
             raise ValueError(f"recipe must be 'reference' or 'strong', not {self.recipe!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, not {self.optimizer!r}")
-        if self.epochs < 1 or self.batch < 2 or self.img_size < 32 or self.lr <= 0:
-            raise ValueError("need epochs >= 1, batch >= 2, img_size >= 32 and lr > 0")
+        if self.epochs < 1 or self.batch < MIN_BATCH or self.img_size < MIN_IMG_SIZE or self.lr <= 0:
+            raise ValueError(f"need epochs >= 1, batch >= {MIN_BATCH}, img_size >= {MIN_IMG_SIZE} and lr > 0")
 
 
 class TrainingAborted(Exception):

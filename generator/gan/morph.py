@@ -21,6 +21,7 @@ from PIL import Image
 
 from common.devices import resolve_device
 from common.files import atomic_writer
+from common.seeds import MAX_SEED, SeedError, parse_seed
 
 from .checkpoint import load_generator
 from .networks import Generator
@@ -28,9 +29,17 @@ from .sample import class_tensor, render_ws, save_png, seeds_to_z, to_uint8
 
 
 def is_seed(source) -> bool:
-    # ASCII digits: "²".isdigit() is true, and int() refuses it.
-    return isinstance(source, (int, np.integer)) or (isinstance(source, str) and source.strip().isascii()
-                                                     and source.strip().isdigit())
+    """An end given as a seed: an int in [0, 2**32), or text that common.seeds reads as one seed ('42',
+    not '٣', '1_0' or '4294967296'). Anything else names a projected .npz."""
+    if isinstance(source, (int, np.integer)) and not isinstance(source, bool):
+        return bool(0 <= source <= MAX_SEED)
+    if not isinstance(source, str):
+        return False
+    try:
+        parse_seed(source)
+    except SeedError:
+        return False
+    return True
 
 
 @torch.no_grad()
@@ -40,6 +49,8 @@ def load_w(G: Generator, source, *, psi: float = 1.0, class_idx: int | None = No
     if is_seed(source):
         z = seeds_to_z([int(source)], G.cfg.z_dim, device)
         return G.broadcast(G.mapping(z, class_tensor(G, 1, class_idx, device), psi=psi))
+    if not Path(source).is_file():
+        raise ValueError(f"{source!r} is neither a seed (0 to {MAX_SEED}, digits 0-9) nor a projected .npz file")
     with np.load(Path(source)) as data:
         w = torch.from_numpy(data["w"]).float().to(device)
     if w.shape[-1] != G.cfg.w_dim:

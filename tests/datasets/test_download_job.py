@@ -185,3 +185,25 @@ def test_download_images_queues_its_row_with_redis_and_a_real_worker_runs_it(ser
     run_burst_worker("default", media_root, redis_url)
     row.refresh_from_db()
     assert (row.status, row.summary["ok"], row.options["workers"]) == ("done", 2, 2)
+
+
+def test_an_unexpected_failure_of_download_images_now_is_one_line_and_the_traceback_stays_on_the_row(
+        server, media_root, monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    from datasets import downloader
+
+    dataset_of(server, rows=2, name="broken")
+
+    def bug(*args, **kwargs):
+        raise RuntimeError("planner bug in /srv/cansite/datasets/downloader.py")
+
+    monkeypatch.setattr(downloader, "plan", bug)
+    with pytest.raises(CommandError) as refused:
+        call_command("download_images", "--dataset", "broken", "--allow-private", "--now", "-v", "0")
+    row = DownloadRun.objects.get(dataset__name="broken")
+    message = str(refused.value)
+    assert message.startswith(f"download {row.pk} of broken failed: RuntimeError: planner bug") and "\n" not in message
+    assert "/srv/cansite" not in message, "no server path, as on every other command's failure line"
+    assert row.status == JobStatus.FAILED and row.error.startswith("RuntimeError: planner bug")
+    assert "Traceback" in row.error_detail and "/srv/cansite/datasets/downloader.py" in row.error_detail

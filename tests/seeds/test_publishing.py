@@ -104,6 +104,8 @@ def test_the_profile_keeps_the_counterpart_extra_psi_and_morphs_for_later_ranges
     (["--run", "mel", "--seeds", "0-200000"], "--seeds: 200001 seeds in one publication"),
     (["--run", "mel", "--seeds", "0-3", "--psi", "x"], "--psi: 'x' is not a number"),
     (["--run", "mel", "--seeds", "0-3", "--extra-psi", "0.5,9"], "--extra-psi: 9 is outside"),
+    (["--run", "mel", "--seeds", "0-3", "--extra-psi", "\u0660.\u0665"], "--extra-psi: .* is not a number"),
+    (["--run", "mel", "--seeds", "0-3", "--psi", "nan"], "--psi: 'nan' is not a number"),
     (["--run", "mel", "--seeds", "0-3", "--morph", "0:9"], "--morph: '0:9' needs two different seeds inside"),
     (["--run", "mel", "--seeds", "0-3", "--counterpart", "mel"], "--counterpart: no other run named 'mel'"),
     (["--run", "mel", "--seeds", "0-3", "--morph-frames", "1"], "--morph-frames: 1 is outside"),

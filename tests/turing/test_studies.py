@@ -219,7 +219,7 @@ def test_every_key_of_the_file_is_stored(tmp_path):
         ("Half of the images were synthetic.", "study@example.org", 365, "prolific")
     assert study.completion_url == "https://app.prolific.com/submissions/complete?cc={code}"
     assert study.codes == {"completed": "C0MPL", "failed_attention": "ATTN0", "no_consent": "N0CON"}
-    assert studies.current_consent(study).text == "I agree to take part.\nMy answers are anonymous."
+    assert study.current_consent().text == "I agree to take part.\nMy answers are anonymous."
 
 
 def test_loading_the_same_file_twice_changes_nothing(tmp_path):
@@ -271,13 +271,13 @@ def test_a_changed_consent_is_a_new_version_and_participants_keep_theirs(tmp_pat
     make_sets(tmp_path)
     load(write(tmp_path, PILOT))
     study = Study.objects.get()
-    first = studies.current_consent(study)
+    first = study.current_consent()
     participant = make_participant_with_answers(TuringSet.objects.current().get(number=1), 2)
     Participant.objects.filter(id=participant.id).update(study=study, consent_version=first,
                                                          consented_at=timezone.now())
     out = load(write(tmp_path, edited("I agree to take part.", "I agree to take part (version of May).")))
     assert out == "updated (consent): study pilot, consent version 2, entry /turing/s/pilot/\n"
-    second = studies.current_consent(study)
+    second = study.current_consent()
     assert (second.number, second.text.splitlines()[0]) == (2, "I agree to take part (version of May).")
     assert Participant.objects.get(id=participant.id).consent_version == first
     assert load(write(tmp_path, edited("I agree to take part.", "I agree to take part (version of May).")))\

@@ -9,9 +9,10 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from cansite.cli import non_negative_int, positive_float, positive_int
+from cansite.status import public_reason
 from datasets import jobs
 from datasets.downloader import DownloadBusy, DownloadOptions, create_download, download_images, run_download
-from datasets.models import Dataset
+from datasets.models import Dataset, DownloadRun
 
 DEFAULTS = DownloadOptions()
 
@@ -63,11 +64,11 @@ class Command(BaseCommand):
             row = create_download(dataset=dataset, options=options, force=opts["force"])
         except DownloadBusy as exc:
             raise CommandError(str(exc)) from None
-        queued = jobs.DOWNLOAD.submit(row, now=opts["now"], here=lambda: self.here(row.pk, opts))
+        queued = jobs.DOWNLOAD.submit(row, now=opts["now"], here=lambda: self.here(row, opts))
         if queued:
             self.stdout.write(f"queued download {row.pk} of {dataset.name} on default as job {queued}")
 
-    def here(self, download_id: int, opts) -> None:
+    def here(self, row: DownloadRun, opts) -> None:
         bar = tqdm(unit="img", disable=opts["verbosity"] < 1, file=self.stderr._out)
 
         def progress(summary):
@@ -77,9 +78,12 @@ class Command(BaseCommand):
             bar.refresh()
 
         try:
-            summary = run_download(download_id=download_id, job_id=f"now-{download_id}", progress=progress)
+            summary = run_download(download_id=row.pk, job_id=f"now-{row.pk}", progress=progress)
         except DownloadBusy as exc:
             raise CommandError(str(exc)) from None
+        except Exception as exc:  # recorded on the row (the traceback for staff): one line here
+            raise CommandError(f"download {row.pk} of {row.dataset.name} failed: {public_reason(exc)} (the "
+                               "traceback is on the download run in the admin)") from None
         finally:
             bar.close()
         self.report(summary, opts)
