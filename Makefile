@@ -33,7 +33,7 @@ locale/%.mo: locale/%.po
 # After marking new strings: add them to the catalogues (then translate them; the i18n test fails on an
 # empty or fuzzy entry). Source folders only: not the virtual environment, var/ or the tests.
 extract-messages: venv
-	$(PY) manage.py makemessages --no-obsolete --no-wrap $(addprefix -l ,$(TRANSLATIONS)) \
+	$(PY) manage.py makemessages --no-obsolete --no-wrap --add-location file $(addprefix -l ,$(TRANSLATIONS)) \
 		-i '.venv/*' -i 'var/*' -i 'tests/*' -i 'bench/*'
 
 # The demo serves with DEBUG off (LOCAL_SITE: see cansite/settings.py), so that no request shows a
