@@ -13,7 +13,7 @@ export REDIS_TEST_URL
 
 .PHONY: demo lint test test-sqlite test-postgres migrations-check browser bench venv clean messages extract-messages
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed messages  # the compiled catalogues too: whatever needs .venv serves or tests pages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,7 @@ extract-messages: venv
 # traceback, the settings or the URL patterns, and /media/ is no URL.
 demo: export DEBUG := false
 demo: export LOCAL_SITE := true
-demo: venv messages
+demo: venv
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py demo
 	$(PY) manage.py collectstatic --no-input -v0
@@ -55,7 +55,7 @@ lint: venv
 	PYTHONPATH=$(CURDIR) $(VENV)/bin/lint-imports
 
 # The linters, then everything on SQLite, then the database tests again on PostgreSQL (the pure ML tests once).
-test: venv messages lint browser migrations-check test-sqlite test-postgres
+test: venv lint browser migrations-check test-sqlite test-postgres
 
 # Browser tests drive Debian's headless Chromium (never a browser downloaded by a test tool).
 browser:
@@ -68,15 +68,15 @@ migrations-check: venv
 	@mkdir -p var
 	DATABASE_URL=sqlite:///$(CURDIR)/var/migrations-check.sqlite3 $(PY) manage.py makemigrations --check --dry-run
 
-test-sqlite: venv messages
+test-sqlite: venv
 	@mkdir -p var
 	DATABASE_URL=$(SQLITE_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
-test-postgres: venv messages
+test-postgres: venv
 	DATABASE_URL=$(POSTGRES_URL) $(PY) -m pytest --ignore=tests/gan --ignore=tests/cnn --ignore=generator/gan \
 		--ignore=classifier/cnn --ignore=common $(PYTEST_ARGS)
 
-bench: venv messages
+bench: venv
 	$(PY) bench/import_bench.py
 	$(PY) bench/download_bench.py
 	$(PY) bench/seed_pages_bench.py
