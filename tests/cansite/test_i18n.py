@@ -390,7 +390,8 @@ def test_the_switcher_posts_to_set_language_and_its_choice_outlasts_accept_langu
     assert re.findall(r'<option value="(\w+)" lang=', home) == ["en", "ko", "es"]
     response = client.post(reverse("set_language"), {"language": "es"}, HTTP_REFERER="http://testserver/?q=2")
     assert response.status_code == 302 and response["Location"].endswith("testserver/?q=2"), "back where it was"
-    assert client.cookies[django_settings.LANGUAGE_COOKIE_NAME].value == "es"
+    cookie = client.cookies[django_settings.LANGUAGE_COOKIE_NAME]
+    assert cookie.value == "es" and int(cookie["max-age"]) >= 30 * 24 * 3600, "kept past the browser session"
     assert '<html lang="es">' in client.get("/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
     elsewhere = client.post(reverse("set_language"), {"language": "ko"}, HTTP_REFERER="https://evil.example/")
     assert elsewhere["Location"] == "/", "never back to another site"
@@ -460,7 +461,28 @@ def test_lesion_classes_are_named_in_the_active_language():
         assert (label_name("melanoma"), label_name("nevus")) == ("melanoma", "nevo")
 
 
-# ---- in a browser ------------------------------------------------------------------------------------------
+# ---- in a browser -------------------------------------------------------------------------------------------
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_pages_in_korean_and_spanish_pass_wcag_21_aa(browser, live_server, seeds, tmp_path):
+    """axe-core on the Korean and Spanish pages (their lang attributes, the switcher's labels, longer words)."""
+    from tests.cansite.test_accessibility import check
+    from tests.turing.study_factory import make_study, url
+
+    study = make_study(tmp_path)
+    site = tmp_path / "site"
+    export_seed_pages(runs=["mel"], seeds="0-9", out=site)
+    problems = []
+    for language in LANGUAGES:
+        context = browser.new_context(locale=language)
+        page = context.new_page()
+        for path in ("/", reverse("seeds:page", args=["mel", "1"]), "/turing/?q=1", url(study)):
+            problems += check(page, live_server.url + path, f"{path} [{language}]")
+        problems += check(page, (site / language / "mel" / "1" / "index.html").as_uri(), f"export [{language}]")
+        context.close()
+    assert problems == [], "\n".join(problems)
+
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
