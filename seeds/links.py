@@ -124,7 +124,7 @@ class StaticLinks:
     def alternates(self) -> list[dict]:
         """This page in every language: the switcher's links and the <link rel=alternate hreflang> tags
         (absolute with a --base-url, as search engines want them)."""
-        return [{"code": code, "name": name, "current": code == self.language,
+        return [{"code": code, "name": name, "current": code == self.language, "root": code == settings.LANGUAGE_CODE,
                  "href": relative(localized(self.here, code), self.folder),
                  "url": self.address(localized(self.here, code)) if self.base_url else ""}
                 for code, name in language_names().items() if code in self.languages]

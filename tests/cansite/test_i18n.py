@@ -243,6 +243,7 @@ def test_the_static_export_has_a_tree_per_language_with_alternates_and_a_switche
     seed = pages["mel/0/index.html"]["ko"]
     assert '<link rel="alternate" hreflang="es" href="https://example.org/moles/es/mel/0/">' in seed
     assert '<link rel="alternate" hreflang="en" href="https://example.org/moles/mel/0/">' in seed
+    assert '<link rel="alternate" hreflang="x-default" href="https://example.org/moles/mel/0/">' in seed
     assert 'href="../../../es/mel/0/index.html" hreflang="es" lang="es"' in seed
     assert 'href="../../../mel/0/index.html" hreflang="en" lang="en"' in seed
     assert 'hreflang="ko" lang="ko" aria-current="page"' in seed and '"../../../img/' in seed, "images are shared"
