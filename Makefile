@@ -11,14 +11,30 @@ PYTEST_ARGS ?=
 
 export REDIS_TEST_URL
 
-.PHONY: demo lint test test-sqlite test-postgres migrations-check browser bench venv clean
+.PHONY: demo lint test test-sqlite test-postgres migrations-check browser bench venv clean messages extract-messages
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed messages  # the compiled catalogues too: whatever needs .venv serves or tests pages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	@touch $@
+
+# Translations (README "Languages"): the catalogues locale/<code>/LC_MESSAGES/*.po compiled to the .mo files
+# Django reads (build outputs, not committed). msgfmt --check refuses a broken entry or a placeholder the
+# translation lost; each .mo appears only when complete. Every path that serves or tests pages needs them.
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+TRANSLATIONS ?= ko es  # settings.LANGUAGES but English, the language the sources are written in
+messages: $(MO_FILES)
+
+locale/%.mo: locale/%.po
+	msgfmt --check -o $@.tmp $< && mv $@.tmp $@
+
+# After marking new strings: add them to the catalogues (then translate them; the i18n test fails on an
+# empty or fuzzy entry). Source folders only: not the virtual environment, var/ or the tests.
+extract-messages: venv
+	$(PY) manage.py makemessages --no-obsolete --no-wrap --add-location file $(addprefix -l ,$(TRANSLATIONS)) \
+		-i '.venv/*' -i 'var/*' -i 'tests/*' -i 'bench/*'
 
 # The demo serves with DEBUG off (LOCAL_SITE: see cansite/settings.py), so that no request shows a
 # traceback, the settings or the URL patterns, and /media/ is no URL.

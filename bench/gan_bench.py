@@ -2,6 +2,7 @@
 
     python bench/gan_bench.py                 # a few minutes on the CPU, plus paper on CUDA if present
     python bench/gan_bench.py --threads 2 --train-steps 64   # tiny figures: 1 thread, see --threads
+    python bench/gan_bench.py --sampling-only --paper-rounds 5  # only the 512 px sampling figures
 
 What is measured, on the CPU:
 - tiny: whole training steps as `train()` runs them (G main, D main, lazy R1 and path length at
@@ -13,7 +14,11 @@ What is measured, on the CPU:
   training maths, same library, same settings), at batch 1 and at batch 4, run interleaved in this
   process so that other load on the machine hits both alike; each with its achieved GFLOP/s (the
   convolutions' multiply-adds x 2, counted from the config) beside the machine's matmul GFLOP/s
-  measured in the same run (a 2048^3 sgemm), and the load average.
+  measured in the same run (a 2048^3 sgemm), and the load average. Images/s: best round, median
+  and every round; per image also CPU seconds (user + sys of all threads, getrusage), the kernel's
+  share of them and minor page faults, which a busy shared machine disturbs less than wall time.
+  The first fast render keeps freed memory for the process (inference.keep_freed_memory), so the
+  baseline cases run with it too. Then the canonical rule at full size: 1 and 2 threads, same floats.
 - paper at 256 px: images/s of G+D training steps (the main G and D phases; the lazy regularisers
   fall outside the timed steps), with the approximate GFLOP/s (forward + backward = 3x forward).
 On CUDA (where present): the paper config's s/kimg at batch 16 (target: at most 30 s/kimg on one
@@ -31,6 +36,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -134,31 +140,65 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
+def measured(fn, images: int) -> dict:
+    """Per image: wall seconds, CPU seconds (user + sys over every thread of this process), the
+    system part and minor page faults: CPU time moves less than wall time on a shared machine."""
+    before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    fn()
+    wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
+    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+    return {"wall": wall / images, "cpu": (user + system) / images, "sys": system / images,
+            "faults": (after.ru_minflt - before.ru_minflt) / images}
+
+
+def summary(rounds: list[dict], gflop: float) -> dict:
+    walls = [r["wall"] for r in rounds]
+    median = statistics.median(walls)
+    cpu = statistics.median(r["cpu"] for r in rounds)
+    return {"images_per_s": round(1 / min(walls), 3), "images_per_s_median": round(1 / median, 3),
+            "images_per_s_all": [round(1 / w, 3) for w in walls], "gflops": round(gflop / min(walls), 1),
+            "cpu_s_per_image": round(cpu, 3),
+            "sys_share": round(statistics.median(r["sys"] for r in rounds) / cpu, 3) if cpu else 0.0,
+            "page_faults_per_image": round(statistics.median(r["faults"] for r in rounds))}
+
+
+def thread_invariant(G, ws) -> bool:
+    """The canonical rule at full size (the tests check it on 32 px networks): the same floats
+    from 1 and from 2 threads."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = render_ws(G, ws)
+        torch.set_num_threads(2)
+        return torch.equal(one, render_ws(G, ws))
+    finally:
+        torch.set_num_threads(before)
+
+
 @torch.no_grad()
 def bench_paper_sampling(rounds: int) -> dict:
     """512 px, fp32: ours (the canonical render) and the old render path at batch 1 and 4, interleaved."""
     gan_cfg, _ = get_config("paper")
-    torch.manual_seed(0)
-    G = Generator(gan_cfg).eval().requires_grad_(False)
+    G = lively_generator(gan_cfg, torch.device("cpu"))
     ws1 = G.broadcast(G.mapping(torch.randn(1, gan_cfg.z_dim)))
     ws4 = G.broadcast(G.mapping(torch.randn(4, gan_cfg.z_dim)))
-    cases = {"ours_batch1": lambda: render_ws(G, ws1),
-             "baseline_batch1": lambda: G.synthesis(ws1, "const", fast=False),
-             "baseline_batch4": lambda: G.synthesis(ws4, "const", fast=False)}
-    per_image = {name: [] for name in cases}
-    for fn in cases.values():  # warm-up: oneDNN primitive caches, allocator growth
+    cases = {"ours_batch1": (lambda: render_ws(G, ws1), 1),
+             "baseline_batch1": (lambda: G.synthesis(ws1, "const", fast=False), 1),
+             "baseline_batch4": (lambda: G.synthesis(ws4, "const", fast=False), 4)}
+    per_round = {name: [] for name in cases}
+    for fn, _ in cases.values():  # warm-up: oneDNN primitive caches, allocator growth, kept weights
         fn()
     for _ in range(rounds):
-        for name, fn in cases.items():
-            per_image[name].append(timed(fn) / (4 if name.endswith("4") else 1))
+        for name, (fn, images) in cases.items():
+            per_round[name].append(measured(fn, images))
     gflop = synthesis_gflop(gan_cfg)
-    figures = {name: {"images_per_s": round(1 / min(t), 3), "gflops": round(gflop / min(t), 1)}
-               for name, t in per_image.items()}
+    figures = {name: summary(r, gflop) for name, r in per_round.items()}
+    best = {name: min(r["wall"] for r in rs) for name, rs in per_round.items()}
     agree = (render_ws(G, ws1) - G.synthesis(ws1, "const", fast=False)).abs().max().item()
     return {"resolution": 512, "gflop_per_image": round(gflop, 1), "rounds": rounds, **figures,
-            "speedup_vs_baseline_batch1": round(min(per_image["baseline_batch1"]) / min(per_image["ours_batch1"]), 3),
-            "speedup_vs_baseline_batch4": round(min(per_image["baseline_batch4"]) / min(per_image["ours_batch1"]), 3),
-            "max_abs_diff_vs_baseline": agree}
+            "speedup_vs_baseline_batch1": round(best["baseline_batch1"] / best["ours_batch1"], 3),
+            "speedup_vs_baseline_batch4": round(best["baseline_batch4"] / best["ours_batch1"], 3),
+            "max_abs_diff_vs_baseline": agree, "same_floats_at_1_and_2_threads": thread_invariant(G, ws1)}
 
 
 def bench_paper_training(steps: int, batch: int) -> dict:
@@ -178,7 +218,7 @@ def paper_cpu_figures(args) -> dict:
     load_before = os.getloadavg()
     matmul = matmul_gflops()
     sampling = bench_paper_sampling(args.paper_rounds)
-    training = bench_paper_training(args.paper_train_steps, args.paper_train_batch)
+    training = None if args.sampling_only else bench_paper_training(args.paper_train_steps, args.paper_train_batch)
     matmul_after = matmul_gflops()
     torch.set_num_threads(args.threads)
     return {"threads": args.paper_threads, "matmul_gflops": [matmul, matmul_after],
@@ -240,11 +280,16 @@ def print_paper_cpu(f: dict) -> None:
     print(f"paper on CPU ({f['threads']} threads, load average {f['load_average']}, matmul "
           f"{f['matmul_gflops']} GFLOP/s):")
     for name in ("ours_batch1", "baseline_batch1", "baseline_batch4"):
-        print(f"  sampling 512 px {name}: {s[name]['images_per_s']} images/s, {s[name]['gflops']} GFLOP/s "
-              f"({s['gflop_per_image']} GFLOP/image)")
+        c = s[name]
+        print(f"  sampling 512 px {name}: {c['images_per_s']} images/s (median {c['images_per_s_median']}, all "
+              f"{c['images_per_s_all']}), {c['gflops']} GFLOP/s ({s['gflop_per_image']} GFLOP/image); "
+              f"{c['cpu_s_per_image']} CPU s/image, {c['sys_share']:.0%} in the kernel, "
+              f"{c['page_faults_per_image']} page faults/image")
     print(f"  ours / baseline: {s['speedup_vs_baseline_batch1']}x at batch 1, {s['speedup_vs_baseline_batch4']}x "
-          f"against batch 4 per image; max |diff| {s['max_abs_diff_vs_baseline']:.2e}")
-    print(f"  G+D step 256 px batch {t['batch']}: {t['images_per_s']} images/s, ~{t['approx_gflops']} GFLOP/s")
+          f"against batch 4 per image; max |diff| {s['max_abs_diff_vs_baseline']:.2e}; same floats at 1 and 2 "
+          f"threads: {s['same_floats_at_1_and_2_threads']}")
+    if t is not None:
+        print(f"  G+D step 256 px batch {t['batch']}: {t['images_per_s']} images/s, ~{t['approx_gflops']} GFLOP/s")
 
 
 def main() -> dict:
@@ -265,19 +310,22 @@ def main() -> dict:
     parser.add_argument("--paper-train-steps", type=int, default=2, help="timed paper G+D steps at 256 px on the CPU")
     parser.add_argument("--paper-train-batch", type=int, default=4, help="batch of those steps")
     parser.add_argument("--no-paper-cpu", action="store_true", help="skip the paper figures on the CPU")
+    parser.add_argument("--sampling-only", action="store_true",
+                        help="only the paper's 512 px sampling on the CPU (no tiny, training or CUDA figures)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cpu = torch.device("cpu")
-    figures = {"torch": torch.__version__, "cpu": platform.machine(), "threads": args.threads,
-               "tiny_cpu_train": bench_training("tiny", cpu, args.train_steps, warmup=4),
-               "tiny_cpu_sample": bench_sampling("tiny", cpu, args.sample_images),
-               "peak_rss_mib": peak_rss_mib()}
-    print(f"tiny on CPU ({args.threads} threads): {figures['tiny_cpu_train']['kimg_per_hour']} kimg/h, "
-          f"{figures['tiny_cpu_sample']['images_per_s']} images/s, peak RSS {figures['peak_rss_mib']} MiB")
+    figures = {"torch": torch.__version__, "cpu": platform.machine(), "threads": args.threads}
+    if not args.sampling_only:
+        figures |= {"tiny_cpu_train": bench_training("tiny", cpu, args.train_steps, warmup=4),
+                    "tiny_cpu_sample": bench_sampling("tiny", cpu, args.sample_images)}
+        print(f"tiny on CPU ({args.threads} threads): {figures['tiny_cpu_train']['kimg_per_hour']} kimg/h, "
+              f"{figures['tiny_cpu_sample']['images_per_s']} images/s, peak RSS {peak_rss_mib()} MiB")
     figures["paper_cpu"] = None if args.no_paper_cpu else paper_cpu_figures(args)
     if figures["paper_cpu"] is not None:
         print_paper_cpu(figures["paper_cpu"])
-    if torch.cuda.is_available() and not args.no_cuda:
+    figures["peak_rss_mib"] = peak_rss_mib()
+    if torch.cuda.is_available() and not args.no_cuda and not args.sampling_only:
         figures["paper_cuda"] = cuda_figures(args)
         paper = figures["paper_cuda"]
         print(f"paper on {paper['gpu']}: {paper['train']['s_per_kimg']} s/kimg (target <= "

@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.utils.translation import gettext_noop
 
 from common.files import atomic_write_text
 
@@ -81,6 +82,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before common (Django's order): the language from the switcher's cookie, else from
+    # Accept-Language, else LANGUAGE_CODE.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -102,6 +106,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
             ],
             # {% load visibility %}: what visitors may see of paths and errors (staff see all).
             "libraries": {"visibility": "cansite.visibility"},
@@ -158,7 +163,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# Languages (README "Languages"): visitors' pages in English, Korean and Spanish. This list is the one home of
+# the site's languages: the switcher offers them, a study's `languages` must be among them, the static seed
+# export writes one tree per language. Catalogues live in locale/<code>/LC_MESSAGES (`make messages`).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ko", "Korean"), ("es", "Spanish")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600  # the switcher's choice outlives the browser session
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = not LOCAL
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -209,8 +222,10 @@ INCEPTION_WEIGHTS = os.environ.get("INCEPTION_WEIGHTS", "")
 # The site's public address: Open Graph and Twitter tags of the seed pages need absolute URLs.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
-# Turing test (turing app). A set build's own consent text (admin) overrides TURING_CONSENT_TEXT.
-TURING_CONSENT_TEXT = os.environ.get("TURING_CONSENT_TEXT", (
+# Turing test (turing app). A set build's own consent text (admin) overrides TURING_CONSENT_TEXT. The default
+# is in the catalogues (gettext_noop marks it), so visitors read it in their language; a text of your own is
+# shown as written.
+TURING_CONSENT_TEXT = os.environ.get("TURING_CONSENT_TEXT", gettext_noop(
     "This is a research study: you will see photographs of skin lesions and say whether each is a real "
     "photograph or made by a computer. We store your answers, their timing and the optional profile you give, "
     "nothing else about you. Taking part is voluntary; you may stop at any time."))

@@ -5,6 +5,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
 from django.template import loader
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.i18n import set_language
 
 urlpatterns = [
     path("", include("home.urls")),
@@ -15,6 +17,10 @@ urlpatterns = [
     path("turing/", include("turing.urls")),
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),
+    # The language switcher (templates/languages.html) posts here. Without a CSRF token: the seed pages are
+    # cached (one copy per language, for every visitor), so a page cannot carry a visitor's token, and all a
+    # forged post can do is change a visitor's language. `next` is checked by Django (same host only).
+    path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
 ]
 
 

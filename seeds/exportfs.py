@@ -1,7 +1,7 @@
 """Building a folder of files incrementally and swapping it in atomically (the static export's engine).
 
 A build is a list of `Item`s: an output path, a hash of everything its bytes depend on ("inputs"),
-and how to make it (render a template with a context, copy a file, or write given bytes). The
+and how to make it (render a template with a context in a language, copy a file, or write given bytes). The
 folder's `.manifest.json` records the digest of the whole build's inputs and, per path, the inputs hash,
 the bytes' sha256 and size. A new build:
 
@@ -40,6 +40,7 @@ class Item:
     inputs: str
     template: str = ""
     context: dict | None = None
+    language: str = ""  # a template's: rendered with this language active ("": the default)
     source: str = ""
     data: bytes | None = None
 
@@ -67,8 +68,10 @@ def item_bytes(item: Item) -> bytes:
     if item.source:
         return Path(item.source).read_bytes()
     from django.template.loader import render_to_string
+    from django.utils import translation
 
-    return render_to_string(item.template, item.context).encode()
+    with translation.override(item.language or None):
+        return render_to_string(item.template, item.context).encode()
 
 
 def make(item: Item, root: str) -> tuple[str, str, int] | None:

@@ -2,23 +2,30 @@
 
 Each function takes the published seeds it reads (selectors.RunSeeds) and a links object (links.py)
 and returns a template context of strings and numbers only, so that the export can hash it (its
-manifest's "inputs") and hand it to worker processes.
+manifest's "inputs") and hand it to worker processes. Visible strings are made in the active language
+(the live request's, or the one the export renders), so a context belongs to one language.
 """
 from __future__ import annotations
 
 import math
+
+from django.utils.translation import gettext, gettext_lazy
+
+from cansite.i18n import label_name
 
 from . import keys
 from .links import PAGE_SIZE
 from .models import Publication
 from .selectors import RunSeeds
 
-NOTE = ("This image was made by a generative model. It shows no real person's skin and is not for "
-        "diagnosis or medical advice.")
+NOTE = gettext_lazy("This image was made by a generative model. It shows no real person's skin and is not for "
+                    "diagnosis or medical advice.")
+SITE_NAME = gettext_lazy("This mole does not exist")
 
 
 def class_name(run) -> str:
-    return run.label or "unlabelled"  # normalised when the run was made
+    """The run's class as visitors read it (its label was normalised when the run was made)."""
+    return label_name(run.label) if run.label else gettext("unlabelled")
 
 
 def image_target(pub: Publication, psi: float, name: str) -> str:
@@ -26,7 +33,9 @@ def image_target(pub: Publication, psi: float, name: str) -> str:
 
 
 def common(links, title: str) -> dict:
-    return {"title": title, "note": NOTE, "static_site": links.static_site,
+    alternates = links.alternates()  # the export's language switcher, and its <link rel="alternate"> tags
+    return {"title": title, "note": str(NOTE), "site_name": str(SITE_NAME), "static_site": links.static_site,
+            "alternates": alternates, "head_alternates": alternates,
             "css": links.href("static", "seeds.css"), "js": links.href("static", "seeds.js"),
             "home": "" if links.static_site else links.href("home"), "top": links.href("index")}
 
@@ -42,7 +51,8 @@ def seed_page(seeds: RunSeeds, seed: int, links, counterpart: RunSeeds | None = 
     prev_seed, next_seed = seeds.neighbours(seed)
     image = image_target(pub, pub.psi, keys.seed_file(seed, "webp"))
     context = {
-        **common(links, f"{class_name(seeds.run)} · seed {seed} · {run}"),
+        **common(links, gettext("%(class_name)s · seed %(seed)s · %(run)s") % {
+            "class_name": class_name(seeds.run), "seed": seed, "run": run}),
         "run": run, "seed": seed, "class_name": class_name(seeds.run), **provenance(pub),
         "image": links.href("image", image), "download": links.href("image", image[:-4] + "png"),
         "prev": links.href("page", run, prev_seed), "next": links.href("page", run, next_seed),
@@ -65,7 +75,9 @@ def seed_page(seeds: RunSeeds, seed: int, links, counterpart: RunSeeds | None = 
 def morph_page(seeds: RunSeeds, a: int, b: int, pub: Publication, links) -> dict:
     run = seeds.run.name
     targets = [image_target(pub, pub.psi, keys.morph_file(a, b, i)) for i in range(pub.morph_frames)]
-    return {**common(links, f"{class_name(seeds.run)} · morph {a} → {b} · {run}"),
+    title = gettext("%(class_name)s · morph %(a)s → %(b)s · %(run)s") % {
+        "class_name": class_name(seeds.run), "a": a, "b": b, "run": run}
+    return {**common(links, title),
             "run": run, "a": a, "b": b, "class_name": class_name(seeds.run), **provenance(pub),
             "frames": [links.href("image", t) for t in targets], "last_frame": len(targets) - 1,
             "page_a": links.href("page", run, a), "page_b": links.href("page", run, b),
@@ -87,7 +99,9 @@ def run_index(seeds: RunSeeds, page: int, links) -> dict:
         thumbs.append({"seed": seed, "href": links.href("page", run, seed),
                        "src": links.href("image", image_target(pub, pub.psi, keys.seed_file(seed, "webp")))})
     latest = seeds.publications[0]
-    return {**common(links, f"{class_name(seeds.run)} · {run} · page {page} of {pages}"),
+    title = gettext("%(class_name)s · %(run)s · page %(page)s of %(pages)s") % {
+        "class_name": class_name(seeds.run), "run": run, "page": page, "pages": pages}
+    return {**common(links, title),
             "run": run, "class_name": class_name(seeds.run), "page": page, "pages": pages, "thumbs": thumbs,
             "ranges": [f"{lo}–{hi}" if hi > lo else str(lo) for lo, hi in seeds.ranges], "count": seeds.count,
             **provenance(latest), "run_page": links.run_page(run),
@@ -103,9 +117,10 @@ def top_index(all_seeds: list[RunSeeds], links, per_run: int = 6) -> dict:
         runs.append({"run": seeds.run.name, "class_name": class_name(seeds.run), "count": seeds.count,
                      "href": links.href("run_index", seeds.run.name, 1), "thumbs": sample,
                      "ranges": [f"{lo}–{hi}" if hi > lo else str(lo) for lo, hi in seeds.ranges]})
-    return {**common(links, "This mole does not exist"), "runs": runs,
+    return {**common(links, str(SITE_NAME)), "runs": runs,
             "random": links.href("random") if all_seeds else "", "og_url": links.absolute("index"), "og_image": ""}
 
 
 def not_found(links) -> dict:
-    return {**common(links, "Not found · this mole does not exist"), "og_url": "", "og_image": ""}
+    return {**common(links, gettext("Not found · this mole does not exist")), "og_url": "", "og_image": "",
+            "head_alternates": []}  # a missing page has no versions in other languages

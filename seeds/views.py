@@ -1,8 +1,9 @@
 """The live seed pages: a random redirect, one page per (run, seed), morphs, run indexes and images.
 
 Pages are rendered from published rows only (no torch, no rendering on request) and kept in the
-cache for a minute; images are immutable files named by their key, served with a year-long cache
-header and an ETag. Anything not published is the site's 404 page.
+cache for a minute, one copy per language (Django's cache key holds the active language); images are
+immutable files named by their key, served with a year-long cache header and an ETag. Anything not
+published is the site's 404 page.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import cache_page, never_cache
+from django.views.decorators.vary import vary_on_cookie
 
 from cansite.web import immutable_file, int_param
 from generator.models import TrainingRun
@@ -38,6 +40,14 @@ def seed_number(text: str) -> int:
     return int(text)
 
 
+def cached_page(view):
+    """The server keeps each page a minute per language. A browser or proxy keeps it too (max-age), so it is
+    told that the page varies with the cookie that holds the visitor's choice of language: without that,
+    a page seen before switching comes back from the browser's cache in the old language. Outside the
+    server's cache, so that its key stays one copy per language, not one per visitor."""
+    return vary_on_cookie(cache_page(PAGE_CACHE_S)(view))
+
+
 def html(template: str, context: dict) -> HttpResponse:
     return HttpResponse(render_to_string(f"seeds/{template}", context))
 
@@ -50,19 +60,19 @@ def random_page(request):
     return HttpResponseRedirect(reverse("seeds:page", args=[picked[0], picked[1]]))
 
 
-@cache_page(PAGE_CACHE_S)
+@cached_page
 def index(request):
     return html("index.html", pages.top_index(all_run_seeds(), LiveLinks()))
 
 
-@cache_page(PAGE_CACHE_S)
+@cached_page
 def run_index(request, run: str):
     seeds = published(run)
     page = int_param(request.GET, "page", low=1, high=pages.page_count(seeds)) or 1
     return html("run_index.html", pages.run_index(seeds, page, LiveLinks()))
 
 
-@cache_page(PAGE_CACHE_S)
+@cached_page
 def seed_page(request, run: str, seed: str):
     seeds, number = published(run), seed_number(seed)
     if seeds.publication(number) is None:
@@ -71,7 +81,7 @@ def seed_page(request, run: str, seed: str):
     return html("page.html", pages.seed_page(seeds, number, LiveLinks(), RunSeeds.of(other) if other else None))
 
 
-@cache_page(PAGE_CACHE_S)
+@cached_page
 def morph(request, run: str, seed: str, other: str):
     seeds, a, b = published(run), seed_number(seed), seed_number(other)
     pub = next((p for x, y, p in seeds.morph_pairs() if (x, y) == (a, b)), None)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from datasets.models import ImageRecord
 
@@ -40,20 +41,20 @@ class Kind(models.TextChoices):
     CATCH = "catch", "Catch trial (test pattern)"
 
 
-class Profile(models.TextChoices):
-    DERMATOLOGIST = "dermatologist", "Dermatologist"
-    RESIDENT = "resident", "Dermatology resident"
-    PHYSICIAN = "physician", "Other physician"
-    HEALTH = "health", "Other health professional"
-    LAYPERSON = "layperson", "Layperson"
+class Profile(models.TextChoices):  # visitors choose one (the consent form) and see it (the score page)
+    DERMATOLOGIST = "dermatologist", _("Dermatologist")
+    RESIDENT = "resident", _("Dermatology resident")
+    PHYSICIAN = "physician", _("Other physician")
+    HEALTH = "health", _("Other health professional")
+    LAYPERSON = "layperson", _("Layperson")
 
 
-class Panel(models.TextChoices):
-    NONE = "none", "None (anyone with the link)"
+class Panel(models.TextChoices):  # participants read its name ("Return to Prolific")
+    NONE = "none", _("None (anyone with the link)")
     PROLIFIC = "prolific", "Prolific"
     MTURK = "mturk", "Amazon Mechanical Turk"
     CLOUDRESEARCH = "cloudresearch", "CloudResearch"
-    GENERIC = "generic", "Other panel (?pid=)"
+    GENERIC = "generic", _("Other panel (?pid=)")
 
 
 class Outcome(models.TextChoices):

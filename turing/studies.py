@@ -20,15 +20,13 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.db import transaction
+
+from cansite.i18n import codes
 
 from .models import ConsentVersion, Feedback, Outcome, Panel, Study, TuringSet
 from .practice import PracticeError, ensure_practice
 
-# The languages a study may offer while settings.LANGUAGES is Django's default (every language Django
-# knows): the i18n work sets LANGUAGES to these, and from then on allowed_languages() reads settings.
-STUDY_LANGUAGES = ("en", "ko", "es")
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")  # lower case: the slug is a URL path a participant may retype
 CODE = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # goes into the completion URL unescaped, as panels expect
 LIMITS = {"practice": 200, "trial_seconds": 24 * 3600, "retention_days": 100 * 365}
@@ -72,10 +70,8 @@ STUDY_FIELDS = ("title", "sets", "conditions", "practice", "trial_seconds", "lan
 
 
 def allowed_languages() -> tuple[str, ...]:
-    """The language codes a study may list: settings.LANGUAGES once the project sets it."""
-    if settings.is_overridden("LANGUAGES"):
-        return tuple(code for code, _ in settings.LANGUAGES)
-    return STUDY_LANGUAGES
+    """The language codes a study may list: the site's (settings.LANGUAGES, through cansite.i18n)."""
+    return tuple(codes())
 
 
 def entry_path(slug: str) -> str:

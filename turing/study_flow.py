@@ -75,15 +75,6 @@ def visit_for(session, study: Study, query) -> Visit:
     return parsed
 
 
-def study_language(study: Study, active: str) -> str:
-    """The active language limited to the study's languages: itself, its base language, or the first."""
-    active = (active or "").lower()
-    base = active.split("-")[0]
-    if not study.languages:
-        return base
-    return next((code for code in (active, base) if code in study.languages), study.languages[0])
-
-
 # --- finding and starting participants ---
 
 def find(session, study: Study, visit: Visit) -> tuple[Participant | None, bool]:

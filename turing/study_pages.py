@@ -18,6 +18,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from cansite.i18n import allowed_language
 from cansite.web import int_param
 
 from . import selectors, services, study_flow
@@ -35,16 +36,17 @@ def entry_url(study: Study) -> str:
 
 
 def language_of(request, study: Study) -> str:
-    return study_flow.study_language(study, get_language())
+    return allowed_language(get_language(), study.languages, request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
 
 
 def in_study_language(view):
-    """Serve the study's page in the visitor's language when the study offers it, else in its first
-    language (the study's `languages` limit the choice), and say so in Content-Language."""
+    """Serve the study's page in the visitor's language when the study offers it, else in their next
+    Accept-Language choice it offers, else its first language (the study's `languages` limit the choice,
+    and the switcher: each page passes them as `languages`), and say so in Content-Language."""
     @wraps(view)
     def wrapped(request, slug: str):
         study = study_or_404(slug)
-        language = study_flow.study_language(study, get_language())
+        language = language_of(request, study)
         with translation.override(language):
             response = view(request, study)
         response["Content-Language"] = language
@@ -74,11 +76,11 @@ def consent_page(request, study, form, *, preview=False, expired=False, error=""
     consent = study.current_consent()
     return render(request, "turing/study_consent.html", {
         "study": study, "form": form, "preview": preview, "expired": expired, "error": error,
-        "consent_text": consent.text if consent else ""}, status=status)
+        "consent_text": consent.text if consent else "", "languages": study.languages}, status=status)
 
 
 def message(request, study, template, context, status=200):
-    return render(request, template, {"study": study, **context}, status=status)
+    return render(request, template, {"study": study, "languages": study.languages, **context}, status=status)
 
 
 def participant_page(request, study, participant):
@@ -95,7 +97,7 @@ def participant_page(request, study, participant):
         "feedback": feedback or trial.feedback,
         "timed_out": practice is None and study_flow.last_timed_out(participant),
         "remaining": (study.trial_seconds or None) if practice else study_flow.remaining_seconds(participant, now()),
-        "action": reverse("turing:study_answer", args=[study.slug]),
+        "action": reverse("turing:study_answer", args=[study.slug]), "languages": study.languages,
         "withdraw_url": reverse("turing:study_withdraw", args=[study.slug])})
 
 
@@ -103,7 +105,7 @@ def score_page(request, study, participant):
     return render(request, "turing/score.html", {
         "set": participant.turing_set, "study": study, "participant": participant,
         "score": selectors.participant_score(participant), "way_out": study_flow.way_out(participant),
-        "withdraw_url": reverse("turing:study_withdraw", args=[study.slug])})
+        "languages": study.languages, "withdraw_url": reverse("turing:study_withdraw", args=[study.slug])})
 
 
 def visitor(request, study: Study):

@@ -65,7 +65,14 @@ def index(request):
 def consent_page(request, turing_set, form, *, expired=False, error="", status=200):
     return render(request, "turing/consent.html", {
         "set": turing_set, "form": form, "expired": expired, "error": error,
-        "consent_text": turing_set.consent_text or settings.TURING_CONSENT_TEXT}, status=status)
+        "consent_text": consent_text(turing_set)}, status=status)
+
+
+def consent_text(turing_set) -> str:
+    """The set's own text, else the site's: the built-in default in the visitor's language (it is in the
+    catalogues), a text set in TURING_CONSENT_TEXT as written (gettext finds no translation of it)."""
+    text = turing_set.consent_text or settings.TURING_CONSENT_TEXT
+    return _(text) if text else ""  # gettext("") would be the catalogue's header
 
 
 @require_POST

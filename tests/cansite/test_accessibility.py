@@ -86,7 +86,7 @@ def turing_flow(page, base: str) -> list[str]:
     """Consent page, the first trial, then every image answered "real" to reach the score page."""
     problems = check(page, base + reverse("turing:index") + "?q=1", "Turing consent")
     page.check("#id_consent")
-    page.click("form button[type=submit], form input[type=submit]")
+    page.click("main form button[type=submit], main form input[type=submit]")  # not the header's language form
     page.wait_for_selector("#turing-image")
     problems += violations(page, "Turing trial") + description_problem(page, "Turing trial")
     total = int(re.search(r"of (\d+)", page.text_content("#turing-count")).group(1))

@@ -149,7 +149,6 @@ def test_with_javascript_a_study_answer_returns_the_next_image_and_the_arms_feed
 
 def test_the_study_pages_are_served_in_a_language_the_study_offers(tmp_path, media_root, client):
     study = make_study(tmp_path, languages=["es", "en"])
-    with translation.override("ko"):
-        assert client.get(url(study))["Content-Language"] == "es"
-    with translation.override("en-us"):
-        assert client.get(url(study))["Content-Language"] == "en"
+    assert client.get(url(study), HTTP_ACCEPT_LANGUAGE="ko")["Content-Language"] == "es"  # the study's first
+    assert client.get(url(study), HTTP_ACCEPT_LANGUAGE="en-US")["Content-Language"] == "en"
+    assert client.get(url(study), HTTP_ACCEPT_LANGUAGE="ko,en;q=0.5")["Content-Language"] == "en"  # their next

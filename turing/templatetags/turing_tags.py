@@ -1,7 +1,10 @@
-"""Formatting of proportions and intervals on the Turing pages."""
+"""Formatting of proportions and intervals on the Turing pages, and a class label in the visitor's language."""
 from django import template
 
+from cansite.i18n import label_name
+
 register = template.Library()
+register.filter("label_name", label_name)  # {{ image.label|label_name }}: "흑색종" for "melanoma" in Korean
 
 
 @register.filter

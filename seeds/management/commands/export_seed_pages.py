@@ -1,4 +1,5 @@
-"""python manage.py export_seed_pages --runs A,B --seeds 0-4999 --out DIR [--workers N] [--base-url URL]"""
+"""python manage.py export_seed_pages --runs A,B --seeds 0-4999 --out DIR [--workers N] [--base-url URL]
+[--languages en,ko]"""
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -20,9 +21,13 @@ class Command(BaseCommand):
         parser.add_argument("--base-url", default="",
                             help="Public URL of the folder: absolute URLs in the sharing tags and 404.html, "
                                  "and sitemap.xml (written only with it: a sitemap needs absolute URLs).")
+        parser.add_argument("--languages", default="",
+                            help="Languages to export, comma-separated (default: all of the site's; the default "
+                                 "language, the export's root, must be one). Each other one is a folder, ko/...")
 
     def handle(self, *args, **opts):
         runs = [name.strip() for name in opts["runs"].split(",") if name.strip()]
+        languages = [code.strip() for code in opts["languages"].split(",") if code.strip()] or None
         bar = tqdm(unit="file", disable=opts["verbosity"] < 1, file=self.stderr._out)
 
         def progress(done: int, total: int) -> None:
@@ -31,7 +36,8 @@ class Command(BaseCommand):
 
         try:
             summary = export_seed_pages(runs=runs, seeds=opts["seeds"], out=Path(opts["out"]),
-                                        workers=opts["workers"], base_url=opts["base_url"], progress=progress)
+                                        workers=opts["workers"], base_url=opts["base_url"], languages=languages,
+                                        progress=progress)
         except ExportError as exc:
             raise CommandError(str(exc)) from None
         finally:
