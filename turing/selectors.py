@@ -29,6 +29,11 @@ ROW_FIELDS = {
 }
 
 
+def open_studies():
+    """The studies that take participants, for the pages that link their entries."""
+    return Study.objects.filter(active=True).order_by("slug").only("slug", "title")
+
+
 def set_list() -> list[dict]:
     counts = Count("participants", filter=Q(participants__finished_at__isnull=False))
     images = Count("images", filter=Q(images__kind=Kind.LESION), distinct=True)

@@ -21,7 +21,7 @@ from cansite.web import IMMUTABLE, int_param
 from . import charts, exporting, privacy, selectors, services
 from .encoding import repad
 from .forms import ConsentForm
-from .models import PracticeImage, Showing, Study, TuringImage, TuringSet
+from .models import PracticeImage, Showing, TuringImage, TuringSet
 
 
 def set_number_or_404(query) -> int:
@@ -50,7 +50,7 @@ def wants_json(request) -> bool:
 def index(request):
     if "q" not in request.GET:
         return render(request, "turing/index.html", {"sets": selectors.set_list(),
-                                                     "studies": Study.objects.filter(active=True),
+                                                     "studies": selectors.open_studies(),
                                                      "results_public": settings.TURING_RESULTS_PUBLIC})
     turing_set = set_or_404(request.GET)
     participant, expired = services.find_participant(request.session, turing_set)
