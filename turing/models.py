@@ -165,13 +165,10 @@ class FlowEvent(models.Model):
         return f"{self.study.slug}: {self.event}"
 
 
-class PracticeImage(models.Model):
-    """A practice image of a study (turing/practice.py builds them): drawn from source images that no live
-    set uses, encoded and padded like the set images, shown with its truth and never scored. Its token
-    names it to every participant alike: it gives nothing away, since its truth is shown anyway."""
+class EncodedImage(models.Model):
+    """What every image file shown to participants keeps: its truth and class, where it came from, and the
+    re-encoded, padded file named by its token (turing/encoding.py writes them)."""
 
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="practice_images")
-    position = models.PositiveSmallIntegerField(help_text="Practice trial index, from 0.")
     token = models.CharField(max_length=32, unique=True)
     truth = models.CharField(max_length=10, choices=Truth.choices)
     label = models.CharField(max_length=16, blank=True)
@@ -183,6 +180,18 @@ class PracticeImage(models.Model):
     sha256 = models.CharField(max_length=64)
 
     class Meta:
+        abstract = True
+
+
+class PracticeImage(EncodedImage):
+    """A practice image of a study (turing/practice.py builds them): drawn from source images that no live
+    set uses, encoded and padded like the set images, shown with its truth and never scored. Its token
+    names it to every participant alike: it gives nothing away, since its truth is shown anyway."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="practice_images")
+    position = models.PositiveSmallIntegerField(help_text="Practice trial index, from 0.")
+
+    class Meta:
         ordering = ["study", "position"]
         constraints = [models.UniqueConstraint(fields=["study", "position"], name="one_practice_image_per_place")]
 
@@ -190,20 +199,12 @@ class PracticeImage(models.Model):
         return f"{self.study.slug} practice {self.position + 1}"
 
 
-class TuringImage(models.Model):
+class TuringImage(EncodedImage):
     turing_set = models.ForeignKey(TuringSet, on_delete=models.PROTECT, related_name="images")
-    token = models.CharField(max_length=32, unique=True)
-    truth = models.CharField(max_length=10, choices=Truth.choices)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.LESION,
                             help_text="A catch trial is a test pattern: kept out of every score, it flags "
                                       "whoever calls it real.")
     label = models.CharField(max_length=16, blank=True, help_text="melanoma or nevus (blank for a catch trial)")
-    record = models.ForeignKey(ImageRecord, null=True, on_delete=models.SET_NULL, related_name="+")
-    origin_dataset = models.CharField(max_length=64)
-    origin_item = models.CharField(max_length=64)
-    file = models.CharField(max_length=255, help_text="Relative to MEDIA_ROOT; named by the token.")
-    bytes = models.PositiveIntegerField()
-    sha256 = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["turing_set", "id"]

@@ -24,7 +24,7 @@ from cansite.web import int_param
 from . import selectors, services, study_flow
 from .forms import ConsentForm
 from .models import Study
-from .views import trial_payload, wants_json
+from .views import refused, trial_payload, wants_json
 
 
 def study_or_404(slug: str) -> Study:
@@ -169,10 +169,7 @@ def answer(request, study: Study):
                                            answer=request.POST.get("answer", ""),
                                            confidence=request.POST.get("confidence"))
     except services.FlowError as exc:
-        if wants_json(request):
-            return JsonResponse({"error": str(exc), "url": url}, status=exc.status)
-        messages.error(request, str(exc))
-        return redirect(url)
+        return refused(request, exc, url)
     if submitted.answer.timed_out and not time_up:
         messages.error(request, _("Time ran out before your answer arrived: the image was recorded as timed out."))
     if wants_json(request):

@@ -105,10 +105,7 @@ def answer(request):
                                            token=request.POST.get("token", ""), answer=request.POST.get("answer", ""),
                                            confidence=request.POST.get("confidence"))
     except services.FlowError as exc:
-        if wants_json(request):
-            return JsonResponse({"error": str(exc), "url": url}, status=exc.status)
-        messages.error(request, str(exc))
-        return redirect(url)
+        return refused(request, exc, url)
     if wants_json(request):
         return JsonResponse(trial_payload(submitted.participant, submitted.next_showing, answered=submitted.answer))
     return redirect(url)
@@ -124,6 +121,14 @@ def withdraw(request):
         return render(request, "turing/withdrawn.html", {"set": turing_set, "done": True})
     return render(request, "turing/withdraw.html", {"set": turing_set, "participant": participant,
                                                     "action": reverse("turing:withdraw"), "back": set_url(turing_set)})
+
+
+def refused(request, exc: services.FlowError, url: str):
+    """An answer the test cannot take: its reason as JSON for the script, or as a message on the page at `url`."""
+    if wants_json(request):
+        return JsonResponse({"error": str(exc), "url": url}, status=exc.status)
+    messages.error(request, str(exc))
+    return redirect(url)
 
 
 def trial_payload(participant, next_showing=None, url: str = "", answered=None) -> dict:
