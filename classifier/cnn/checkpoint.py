@@ -13,6 +13,7 @@ never leaves half a checkpoint, and writes ``NAME.json`` beside it without the t
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import torch
@@ -49,7 +50,9 @@ def save(path: str | Path, ckpt: dict) -> Path:
 def read_torch_file(path: str | Path, map_location="cpu", what: str = "torch file"):
     """torch.load without unpickling code; a damaged file is a one-line ValueError naming it."""
     try:
-        return torch.load(Path(path), map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # garbage read as a legacy pickle warns of its protocol: the error says it
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            return torch.load(Path(path), map_location=map_location, weights_only=True)
     except (FileNotFoundError, PermissionError, IsADirectoryError):  # the system's one line says which
         raise
     except Exception:  # truncated, or not a torch file at all
