@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import math
 
-from scipy.stats import binomtest, norm, percentileofscore
-from scipy.stats import t as t_dist
+from scipy.stats import binomtest, norm, percentileofscore, ttest_1samp, ttest_ind
 
 
 def proportion(k: int, n: int) -> float | None:
@@ -91,32 +90,28 @@ def cohen_kappa(hits: int, signal: int, false_alarms: int, noise: int) -> float 
 
 def mean_change(values: list[float], bounds: tuple[float, float] = (-math.inf, math.inf)) -> dict:
     """Mean of paired differences with its 95% t interval (cut to `bounds`, the values a difference can
-    take) and the two-sided one-sample t test against 0. None where undefined: under two values, or
-    (interval aside) differences that are all the same."""
+    take) and the two-sided one-sample t test against 0 (scipy's ttest_1samp). None where undefined: under
+    two values, or (interval aside) differences that are all the same."""
     n = len(values)
     mean = sum(values) / n if n else None
     if n < 2:
         return {"n": n, "mean": mean, "ci": (None, None), "p_value": None}
     if len(set(values)) == 1:  # compared as values, not as a float sd that rounding may leave just above 0
         return {"n": n, "mean": values[0], "ci": (values[0], values[0]), "p_value": None}
-    sd = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5
-    se = sd / n ** 0.5
-    margin = float(t_dist.ppf(0.975, n - 1)) * se
-    return {"n": n, "mean": mean, "ci": (max(mean - margin, bounds[0]), min(mean + margin, bounds[1])),
-            "p_value": float(2 * t_dist.sf(abs(mean / se), n - 1))}
+    test = ttest_1samp(values, 0.0)
+    low, high = test.confidence_interval(0.95)
+    return {"n": n, "mean": mean, "ci": (max(float(low), bounds[0]), min(float(high), bounds[1])),
+            "p_value": float(test.pvalue)}
 
 
 def welch_difference(a: list[float], b: list[float], bounds: tuple[float, float] = (-math.inf, math.inf)) -> dict:
     """mean(a) - mean(b) of two independent groups with the 95% Welch interval (cut to `bounds`) and the
-    two-sided Welch t test (unequal variances, Satterthwaite's degrees of freedom). None where undefined:
-    a group under two values, or both groups without any spread."""
+    two-sided Welch t test (scipy's ttest_ind with unequal variances). None where undefined: a group
+    under two values, or both groups without any spread."""
     mean = (sum(a) / len(a) - sum(b) / len(b)) if a and b else None
     result = {"n": [len(a), len(b)], "mean": mean, "ci": (None, None), "p_value": None}
     if len(a) < 2 or len(b) < 2 or (len(set(a)) == 1 and len(set(b)) == 1):
         return result
-    va, vb = (sum((v - sum(g) / len(g)) ** 2 for v in g) / (len(g) - 1) / len(g) for g in (a, b))
-    se = (va + vb) ** 0.5
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    margin = float(t_dist.ppf(0.975, df)) * se
-    return {**result, "ci": (max(mean - margin, bounds[0]), min(mean + margin, bounds[1])),
-            "p_value": float(2 * t_dist.sf(abs(mean / se), df))}
+    test = ttest_ind(a, b, equal_var=False)
+    low, high = test.confidence_interval(0.95)
+    return {**result, "ci": (max(float(low), bounds[0]), min(float(high), bounds[1])), "p_value": float(test.pvalue)}
