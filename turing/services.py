@@ -264,7 +264,7 @@ def record_answer(mine, position: int, token: str, answer: str, level: int | Non
     if not showings or showings[0].token != token:
         raise FlowError(_("This is not the image you were shown: reload the page to continue."))
     image_id = showings[0].image_id
-    elapsed = int((now - (participant.shown_at or now)).total_seconds() * 1000)
+    elapsed = shown_ms(participant, now)
     late = is_late(participant, elapsed)
     if not answer:  # the page says time is up: so does the server's clock, or the page is early
         if elapsed < time_limit_ms(participant) - TIME_UP_EARLY_MS or not time_limit_ms(participant):
@@ -296,6 +296,11 @@ def save_progress(participant: Participant) -> None:
     """Write what an answer changed: one UPDATE of the locked row (cheaper to build than save()'s)."""
     Participant.objects.filter(id=participant.id).update(**{name: getattr(participant, name)
                                                             for name in PROGRESS_FIELDS})
+
+
+def shown_ms(participant: Participant, now) -> int:
+    """How long the current trial's image has been shown, in ms (0 before it went out)."""
+    return int((now - (participant.shown_at or now)).total_seconds() * 1000)
 
 
 def time_limit_ms(participant: Participant) -> int:

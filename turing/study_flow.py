@@ -33,7 +33,6 @@ from .models import (
     PracticeImage,
     Showing,
     Study,
-    Truth,
     TuringSet,
 )
 from .panels import Visit
@@ -207,8 +206,7 @@ def remaining_seconds(participant: Participant, now) -> int | None:
     limit = services.time_limit_ms(participant)
     if not limit:
         return None
-    shown = participant.shown_at or now
-    return max(0, -(-(limit - int((now - shown).total_seconds() * 1000)) // 1000))
+    return max(0, -(-(limit - services.shown_ms(participant, now)) // 1000))
 
 
 def time_out_if_late(participant: Participant) -> bool:
@@ -216,7 +214,7 @@ def time_out_if_late(participant: Participant) -> bool:
     now = timezone.now()
     if participant.finished or participant.shown_at is None:
         return False
-    if not services.is_late(participant, int((now - participant.shown_at).total_seconds() * 1000)):
+    if not services.is_late(participant, services.shown_ms(participant, now)):
         return False
     token = Showing.objects.get(participant=participant, position=participant.position).token
     try:
@@ -270,8 +268,8 @@ def pop_practice_feedback(session, study: Study) -> dict | None:
 def submit_practice(*, participant: Participant, position: int, token: str, answer: str,
                     time_up: bool = False) -> dict:
     """Take a practice answer (stored nowhere) and return its feedback; a repeated submit changes nothing."""
-    if not time_up and answer not in Truth.values:
-        raise services.BadAnswer(_("answer: say real or synthetic"))
+    if not time_up:
+        services.parse_answer(answer, None)  # the scored trials' rule and message
     image = PracticeImage.objects.filter(study_id=participant.study_id, position=position, token=token).first()
     if image is None or position >= practice_total(participant):
         raise services.FlowError(_("This is not the image you were shown: reload the page to continue."))
