@@ -162,9 +162,14 @@ def researchers_only(view):
     return wrapped
 
 
+def result_filters(request) -> dict:
+    """The results pages' switches; any other value than "1" is no switch (a malformed query is ignored)."""
+    return {"include_flagged": request.GET.get("flagged") == "1",
+            "include_archived": request.GET.get("archived") == "1"}
+
+
 def analysis_for(request) -> dict:
-    return selectors.analysis(include_flagged=request.GET.get("flagged") == "1",
-                              include_archived=request.GET.get("archived") == "1")
+    return selectors.analysis(**result_filters(request))
 
 
 @researchers_only
@@ -179,17 +184,14 @@ def results(request):
 
 @researchers_only
 def answers_csv(request):
-    rows = selectors.answer_rows(include_flagged=request.GET.get("flagged") == "1",
-                                 include_archived=request.GET.get("archived") == "1")
-    text = exporting.csv_text(selectors.CSV_COLUMNS, ([row[c] for c in selectors.CSV_COLUMNS] for row in rows))
-    return csv_response(text, "turing-answers.csv")
+    return csv_download(selectors.CSV_COLUMNS, selectors.answer_rows(**result_filters(request)),
+                        "turing-answers.csv")
 
 
 @researchers_only
 def summary_csv(request):
-    rows = selectors.summary_rows(analysis_for(request))
-    text = exporting.csv_text(selectors.SUMMARY_COLUMNS, ([row[c] for c in selectors.SUMMARY_COLUMNS] for row in rows))
-    return csv_response(text, "turing-summary.csv")
+    return csv_download(selectors.SUMMARY_COLUMNS, selectors.summary_rows(analysis_for(request)),
+                        "turing-summary.csv")
 
 
 @researchers_only
@@ -201,7 +203,9 @@ def results_json(request):
     return HttpResponse(json.dumps(body, indent=1), content_type="application/json")
 
 
-def csv_response(text: str, name: str) -> HttpResponse:
+def csv_download(columns: list[str], rows, name: str) -> HttpResponse:
+    """Rows (dicts) as a formula-safe CSV attachment with these columns, in this order."""
+    text = exporting.csv_text(columns, ([row[c] for c in columns] for row in rows))
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
