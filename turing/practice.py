@@ -76,10 +76,11 @@ def pick(study: Study, sets: list[TuringSet], truths: list[str], side: int) -> l
         pool = pools[truth]
         while pool:
             record = pool.pop()
-            if record.id in taken or record.image_source() is None:
+            source = None if record.id in taken else record.image_source()
+            if source is None:
                 continue
             try:
-                chosen.append((truth, record, encoding.encode_square(record.image_source(), side)))
+                chosen.append((truth, record, encoding.encode_square(source, side)))
             except ImageFailure:
                 continue
             taken.add(record.id)
