@@ -95,8 +95,13 @@ def setup(device=None, mixed_precision: str = "auto", launch: Launch | None = No
     return Env(rank=rank if world > 1 else 0, world_size=world, device=device, amp=amp, owns_group=owns)
 
 
-def teardown(env: Env) -> None:
+def teardown(env: Env, *, finished: bool = False) -> None:
+    """Leave the process group. After a finished run every rank meets first: a rank that tore its gloo pairs
+    down while a peer still used them made that peer abort ("terminate called without an active exception",
+    SIGABRT, seen once in CI). After a failure there is no barrier: the failed rank's peers would wait on it."""
     if env.owns_group and dist.is_initialized():
+        if finished:
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -395,6 +395,7 @@ def train(train_cfg: TrainConfig, gan_cfg: GANConfig, data_dir, out_dir, *, resu
         return train_processes(train_cfg, gan_cfg, data_dir, out_dir, resume_from=resume_from, init_from=init_from,
                                progress_fn=progress_fn, abort_fn=abort_fn, device=device, processes=processes)
     env = ddp.setup(device, train_cfg.mixed_precision, launch)
+    finished = False
     try:
         group = split_group(train_cfg, gan_cfg, env.world_size)
         dataset = ImageFolder(data_dir, gan_cfg.resolution, channels=gan_cfg.img_channels, mirror=train_cfg.mirror)
@@ -417,9 +418,11 @@ def train(train_cfg: TrainConfig, gan_cfg: GANConfig, data_dir, out_dir, *, resu
                                        rank=env.rank, world_size=env.world_size, group=group)
         loader = make_loader(dataset, sampler, num_workers=train_cfg.num_workers,
                              pin_memory=env.device.type == "cuda")
-        return training_loop(run, iter(loader), progress_fn, abort_fn)
+        result = training_loop(run, iter(loader), progress_fn, abort_fn)
+        finished = True
+        return result
     finally:
-        ddp.teardown(env)
+        ddp.teardown(env, finished=finished)
 
 
 
